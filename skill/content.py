@@ -1,0 +1,257 @@
+"""The routine as data: load and validate the YAML routine file into immutable objects.
+
+Every spoken word of the routine lives in ``skill/routines/*.yaml``; this module only reads it.
+Content is written for the first side of a two-sided pose; :func:`swap_sides` makes the second.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROUTINES_DIR = Path(__file__).parent / "routines"
+DEFAULT_ROUTINE = ROUTINES_DIR / "post_run.yaml"
+SIDES = ("right", "left")
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class ContentError(ValueError):
+    """The routine file is malformed; the message names the pose and the field."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One numbered step. ``last_side`` replaces ``text`` on the final side (no "switch sides")."""
+
+    text: str
+    last_side: str | None = None
+
+    def for_side(self, last: bool) -> str:
+        return self.last_side if last and self.last_side is not None else self.text
+
+
+@dataclass(frozen=True)
+class Part:
+    """A pose, or a variation of one (the advanced high lunge, reclined pigeon)."""
+
+    id: str
+    name: str
+    target_areas: tuple[str, ...]
+    steps: tuple[Step, ...]
+    flow: tuple[str, ...]
+    two_sided: bool
+    first_side: str
+    tip: str | None = None
+    intro: str | None = None
+
+    @property
+    def sides(self) -> tuple[str, ...]:
+        """Side labels in the order they are done: ("right", "left"), or ("",) for one-sided."""
+        if not self.two_sided:
+            return ("",)
+        return (self.first_side, other_side(self.first_side))
+
+
+@dataclass(frozen=True)
+class Variation(Part):
+    """An optional extra offered with yes/no; ``each_side`` puts it after the pose on each side."""
+
+    offer: str = ""
+    each_side: bool = True
+
+
+@dataclass(frozen=True)
+class Pose(Part):
+    synonyms: tuple[str, ...] = ()
+    variations: tuple[Variation, ...] = ()
+    relaxation: bool = False
+
+
+@dataclass(frozen=True)
+class Routine:
+    id: str
+    title: str
+    author: str
+    welcome: str
+    closing: str
+    poses: tuple[Pose, ...] = field(default_factory=tuple)
+
+    def pose(self, pose_id: str) -> Pose:
+        for pose in self.poses:
+            if pose.id == pose_id:
+                return pose
+        raise KeyError(pose_id)
+
+    def index_of(self, pose_id: str) -> int | None:
+        for i, pose in enumerate(self.poses):
+            if pose.id == pose_id:
+                return i
+        return None
+
+
+def other_side(side: str) -> str:
+    return {"right": "left", "left": "right"}.get(side, side)
+
+
+_SIDE_WORD = re.compile(r"\b(right|left|Right|Left|RIGHT|LEFT)\b")
+_SWAP = {
+    "right": "left",
+    "left": "right",
+    "Right": "Left",
+    "Left": "Right",
+    "RIGHT": "LEFT",
+    "LEFT": "RIGHT",
+}
+
+
+def swap_sides(text: str) -> str:
+    """Swap every whole word left/right, keeping its capitals ("Right foot" -> "Left foot")."""
+    return _SIDE_WORD.sub(lambda m: _SWAP[m.group(0)], text)
+
+
+# ---------------------------------------------------------------- loading and validation
+
+
+class _Reader:
+    """Reads one mapping, naming where it is in every error."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise ContentError(f"{where}: expected a mapping, got {type(data).__name__}")
+        self.data = data
+        self.where = where
+
+    def text(self, key: str, *, required: bool = True) -> str | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                raise ContentError(f"{self.where}: field '{key}' is missing")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise ContentError(f"{self.where}: field '{key}' must be non-empty text")
+        return " ".join(value.split())
+
+    def texts(self, key: str, *, required: bool = True) -> tuple[str, ...]:
+        value = self.data.get(key)
+        if value is None and not required:
+            return ()
+        if not isinstance(value, list) or not value:
+            raise ContentError(f"{self.where}: field '{key}' must be a non-empty list")
+        out = []
+        for i, item in enumerate(value, 1):
+            if not isinstance(item, str) or not item.strip():
+                raise ContentError(f"{self.where}: field '{key}' item {i} must be non-empty text")
+            out.append(" ".join(item.split()))
+        return tuple(out)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise ContentError(f"{self.where}: field '{key}' must be true or false")
+        return value
+
+    def ident(self) -> str:
+        value = self.text("id")
+        assert value is not None
+        if not _ID.match(value):
+            raise ContentError(f"{self.where}: field 'id' must be lower_snake_case, got {value!r}")
+        return value
+
+    def steps(self) -> tuple[Step, ...]:
+        raw = self.data.get("steps")
+        if not isinstance(raw, list) or not raw:
+            raise ContentError(f"{self.where}: field 'steps' must be a non-empty list")
+        steps = []
+        for i, item in enumerate(raw, 1):
+            if item is None or isinstance(item, str):  # a bare "-" in YAML is None
+                item = {"text": item}
+            step = _Reader(item, f"{self.where}, step {i}")
+            text = step.text("text")
+            assert text is not None
+            steps.append(Step(text=text, last_side=step.text("last_side", required=False)))
+        return tuple(steps)
+
+    def part_fields(self) -> dict[str, Any]:
+        two_sided = self.flag("two_sided", False)
+        first_side = self.text("first_side", required=False) or "right"
+        if first_side not in SIDES:
+            raise ContentError(f"{self.where}: field 'first_side' must be right or left")
+        return {
+            "id": self.ident(),
+            "name": self.text("name"),
+            "target_areas": self.texts("target_areas"),
+            "steps": self.steps(),
+            "flow": self.texts("flow"),
+            "two_sided": two_sided,
+            "first_side": first_side,
+            "tip": self.text("tip", required=False),
+            "intro": self.text("intro", required=False),
+        }
+
+
+def parse_routine(data: Any, source: str = "routine") -> Routine:
+    """Build a :class:`Routine` from parsed YAML, raising :class:`ContentError` on any flaw."""
+    top = _Reader(data, source)
+    raw_poses = top.data.get("poses")
+    if not isinstance(raw_poses, list) or not raw_poses:
+        raise ContentError(f"{source}: field 'poses' must be a non-empty list")
+    poses: list[Pose] = []
+    seen: set[str] = set()
+    for n, raw in enumerate(raw_poses, 1):
+        label = raw.get("id") if isinstance(raw, dict) else None
+        reader = _Reader(raw, f"{source}: pose {n} ({label or 'no id'})")
+        fields = reader.part_fields()
+        raw_variations = reader.data.get("variations")
+        if raw_variations is None:
+            raw_variations = []
+        if not isinstance(raw_variations, list):
+            raise ContentError(f"{reader.where}: field 'variations' must be a list")
+        variations = []
+        for v, raw_var in enumerate(raw_variations, 1):
+            vlabel = raw_var.get("id") if isinstance(raw_var, dict) else None
+            vr = _Reader(raw_var, f"{reader.where}, variation {v} ({vlabel or 'no id'})")
+            variations.append(
+                Variation(
+                    **vr.part_fields(),
+                    offer=vr.text("offer") or "",
+                    each_side=vr.flag("each_side", True),
+                )
+            )
+        pose = Pose(
+            **fields,
+            synonyms=reader.texts("synonyms", required=False),
+            variations=tuple(variations),
+            relaxation=reader.flag("relaxation", False),
+        )
+        for ident in (pose.id, *(v.id for v in pose.variations)):
+            if ident in seen:
+                raise ContentError(f"{reader.where}: field 'id' {ident!r} is used twice")
+            seen.add(ident)
+        poses.append(pose)
+    return Routine(
+        id=top.ident(),
+        title=top.text("title") or "",
+        author=top.text("author") or "",
+        welcome=top.text("welcome") or "",
+        closing=top.text("closing") or "",
+        poses=tuple(poses),
+    )
+
+
+def load_routine_file(path: Path) -> Routine:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContentError(f"{path.name}: cannot read routine: {exc}") from exc
+    return parse_routine(data, path.name)
+
+
+@cache
+def load_routine(path: Path = DEFAULT_ROUTINE) -> Routine:
+    """The routine, parsed once per process."""
+    return load_routine_file(path)

@@ -1,0 +1,36 @@
+"""Run one Alexa request envelope through the skill: the path every entry point shares."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ask_sdk_core.serialize import DefaultSerializer
+from ask_sdk_core.skill import CustomSkill
+from ask_sdk_model import RequestEnvelope
+
+_serializer = DefaultSerializer()
+
+
+class BadEnvelope(ValueError):
+    """The body is not an Alexa request envelope the skill can read."""
+
+
+def parse_envelope(data: dict[str, Any]) -> RequestEnvelope:
+    if not isinstance(data, dict) or not isinstance(data.get("request"), dict):
+        raise BadEnvelope("not an Alexa request envelope")
+    if not isinstance(data["request"].get("type"), str):
+        raise BadEnvelope("request type is missing")
+    try:
+        envelope = _serializer.deserialize(json.dumps(data), RequestEnvelope)
+    except Exception as exc:  # the SDK raises bare exceptions on shape errors
+        raise BadEnvelope(f"malformed envelope: {exc}") from exc
+    if envelope.request is None:
+        raise BadEnvelope("unknown request type")
+    return envelope
+
+
+def dispatch(skill: CustomSkill, data: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """The serialised response envelope for one request envelope (as parsed JSON)."""
+    response = skill.invoke(request_envelope=parse_envelope(data), context=context)
+    return _serializer.serialize(response)

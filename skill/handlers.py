@@ -1,0 +1,360 @@
+"""Thin ask-sdk handlers around the state machine, and :func:`build_skill` that registers them.
+
+Each handler reads the state from the session, calls one :class:`~skill.state.Coach` operation
+and renders its :class:`~skill.state.Turn`. The Flask webhook, the Lambda entry point and
+``yoga-skill dialog`` all dispatch through the skill object built here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
+from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_core.skill import CustomSkill
+from ask_sdk_core.skill_builder import CustomSkillBuilder
+from ask_sdk_core.utils import get_locale, is_intent_name, is_request_type
+from ask_sdk_model import Response
+from ask_sdk_model.slu.entityresolution import StatusCode
+from ask_sdk_model.ui import SsmlOutputSpeech
+
+from skill.content import Routine, load_routine
+from skill.narration import Narrator
+from skill.ssml import ClipLookup, to_ssml
+from skill.state import Coach, Say, State, Turn
+
+log = logging.getLogger(__name__)
+
+STATE_KEY = "yoga"
+LAST_KEY = "last"
+SAVED_AT_KEY = "saved_at"
+RESUME_WINDOW_SECONDS = 12 * 3600
+"""Progress older than this starts the routine afresh."""
+DEFAULT_LOCALE = "en-GB"
+
+Operation = Callable[[Coach, State], Turn]
+
+
+@dataclass
+class SkillContext:
+    """What the handlers share: the routine, its state machine, and narrators per locale."""
+
+    routine: Routine
+    persistence: AbstractPersistenceAdapter | None = None
+    clips: ClipLookup | None = None
+    clock: Callable[[], float] = time.time
+    coach: Coach = field(init=False)
+    _narrators: dict[str, Narrator] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.coach = Coach(self.routine)
+
+    def narrator(self, locale: str | None) -> Narrator:
+        locale = locale or DEFAULT_LOCALE
+        if locale not in self._narrators:
+            try:
+                self._narrators[locale] = Narrator(self.routine, locale)
+            except KeyError:
+                self._narrators[locale] = self.narrator(DEFAULT_LOCALE)
+        return self._narrators[locale]
+
+    # ------------------------------------------------------------------ state in and out
+
+    def load(self, handler_input: HandlerInput) -> State:
+        session = handler_input.attributes_manager.session_attributes
+        if STATE_KEY in session:
+            return self.coach.from_dict(session[STATE_KEY])
+        if self.persistence is None or handler_input.request_envelope.context is None:
+            return State()
+        try:
+            saved = handler_input.attributes_manager.persistent_attributes
+        except Exception:  # a broken store must not stop the runner's session
+            log.exception("could not read saved progress")
+            return State()
+        saved_at = saved.get(SAVED_AT_KEY)
+        if not isinstance(saved_at, int | float) or self.clock() - float(saved_at) > (
+            RESUME_WINDOW_SECONDS
+        ):
+            return self.coach.from_dict({**(saved.get(STATE_KEY) or {}), "status": "idle"})
+        return self.coach.from_dict(saved.get(STATE_KEY))
+
+    def respond(self, handler_input: HandlerInput, turn: Turn, *, remember: bool = True) -> Response:
+        """Store the new state, save progress, and build the spoken response."""
+        manager = handler_input.attributes_manager
+        state_dict = self.coach.to_dict(turn.state)
+        manager.session_attributes[STATE_KEY] = state_dict
+        if remember and turn.says:
+            manager.session_attributes[LAST_KEY] = [say.to_dict() for say in turn.says]
+        self.save(handler_input, state_dict)
+        narrator = self.narrator(get_locale(handler_input))
+        builder = handler_input.response_builder
+        builder.speak(to_ssml(narrator.lines(turn.says), self.clips))
+        if turn.reprompt and not turn.end_session:
+            builder.ask(to_ssml(narrator.lines(turn.reprompt), self.clips))
+        builder.set_should_end_session(turn.end_session)
+        return builder.response
+
+    def save(self, handler_input: HandlerInput, state_dict: dict[str, Any]) -> None:
+        if self.persistence is None or handler_input.request_envelope.context is None:
+            return
+        manager = handler_input.attributes_manager
+        try:
+            manager.persistent_attributes = {STATE_KEY: state_dict, SAVED_AT_KEY: int(self.clock())}
+            manager.save_persistent_attributes()
+        except Exception:  # progress is best effort; the spoken answer must still go out
+            log.exception("could not save progress")
+
+
+def slot_value(handler_input: HandlerInput, name: str) -> tuple[str | None, str | None]:
+    """(resolved id or None, heard words or None) for a slot of the current intent."""
+    request = handler_input.request_envelope.request
+    intent = getattr(request, "intent", None)
+    slots = getattr(intent, "slots", None) or {}
+    slot = slots.get(name)
+    if slot is None or not slot.value:
+        return None, None
+    resolutions = getattr(slot, "resolutions", None)
+    for authority in getattr(resolutions, "resolutions_per_authority", None) or []:
+        status = getattr(getattr(authority, "status", None), "code", None)
+        if status == StatusCode.ER_SUCCESS_MATCH and authority.values:
+            return authority.values[0].value.id, slot.value
+    return None, slot.value
+
+
+def slot_number(handler_input: HandlerInput, name: str) -> int | None:
+    _, value = slot_value(handler_input, name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------- handlers
+
+
+class _Base(AbstractRequestHandler):
+    def __init__(self, ctx: SkillContext) -> None:
+        self.ctx = ctx
+
+
+class LaunchHandler(_Base):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_request_type("LaunchRequest")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        state = self.ctx.load(handler_input)
+        return self.ctx.respond(handler_input, self.ctx.coach.launch(state))
+
+
+class IntentHandler(_Base):
+    """An intent that maps straight onto one state machine operation."""
+
+    def __init__(self, ctx: SkillContext, intent: str, operation: Operation) -> None:
+        super().__init__(ctx)
+        self.intent = intent
+        self.operation = operation
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name(self.intent)(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        state = self.ctx.load(handler_input)
+        return self.ctx.respond(handler_input, self.operation(self.ctx.coach, state))
+
+
+class RepeatHandler(_Base):
+    """"Repeat that": say the last answer again, without changing the position."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name("AMAZON.RepeatIntent")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        coach = self.ctx.coach
+        state = self.ctx.load(handler_input)
+        last = handler_input.attributes_manager.session_attributes.get(LAST_KEY)
+        says = _says_from(last)
+        if not says:
+            return self.ctx.respond(handler_input, coach.repeat_pose(state))
+        turn = Turn(state, says, coach._reprompt(state))
+        return self.ctx.respond(handler_input, turn)
+
+
+class RepeatStepHandler(_Base):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name("RepeatStepIntent")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        state = self.ctx.load(handler_input)
+        number = slot_number(handler_input, "step_number") or slot_number(
+            handler_input, "step_ordinal"
+        )
+        return self.ctx.respond(handler_input, self.ctx.coach.repeat_step(state, number))
+
+
+class SetModeHandler(_Base):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name("SetModeIntent")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        state = self.ctx.load(handler_input)
+        mode_id, heard = slot_value(handler_input, "mode")
+        mode = mode_id or (heard.lower().strip() if heard else None)
+        return self.ctx.respond(handler_input, self.ctx.coach.set_mode(state, mode))
+
+
+class GoToPoseHandler(_Base):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name("GoToPoseIntent")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        state = self.ctx.load(handler_input)
+        pose_id, heard = slot_value(handler_input, "pose")
+        if pose_id is None and heard:
+            pose_id = self.ctx.coach.find_part_id(heard)
+        return self.ctx.respond(handler_input, self.ctx.coach.go_to(state, pose_id))
+
+
+class SetHoldLengthHandler(_Base):
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_intent_name("SetHoldLengthIntent")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        state = self.ctx.load(handler_input)
+        breaths = slot_number(handler_input, "breaths")
+        return self.ctx.respond(handler_input, self.ctx.coach.set_breaths(state, breaths))
+
+
+class SessionEndedHandler(_Base):
+    """Alexa closed the session (timeout, error or user exit): keep the progress, say nothing."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return is_request_type("SessionEndedRequest")(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        request = handler_input.request_envelope.request
+        log.info("session ended: %s", getattr(request, "reason", None))
+        session = handler_input.attributes_manager.session_attributes
+        if STATE_KEY in session:
+            self.ctx.save(handler_input, self.ctx.coach.to_dict(self.ctx.load(handler_input)))
+        return handler_input.response_builder.response
+
+
+class UnhandledRequestHandler(_Base):
+    """Any request type or intent this skill does not know: a spoken recovery."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return True
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        state = self.ctx.load(handler_input)
+        return self.ctx.respond(handler_input, self.ctx.coach.fallback(state), remember=False)
+
+
+class CatchAllExceptionHandler(AbstractExceptionHandler):
+    """Apologise, reprompt and log; never let a traceback reach the runner."""
+
+    def __init__(self, ctx: SkillContext) -> None:
+        self.ctx = ctx
+
+    def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
+        return True
+
+    def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
+        log.error("handler failed", exc_info=exception)
+        narrator = self.ctx.narrator(_safe_locale(handler_input))
+        speech = to_ssml(narrator.lines([Say("error")]))
+        builder = handler_input.response_builder
+        builder.speak(speech).ask(to_ssml(narrator.lines([Say("fallback")])))
+        builder.set_should_end_session(False)
+        return builder.response
+
+
+def _safe_locale(handler_input: HandlerInput) -> str | None:
+    try:
+        return get_locale(handler_input)
+    except Exception:
+        return None
+
+
+def _says_from(raw: Any) -> tuple[Say, ...]:
+    if not isinstance(raw, list):
+        return ()
+    says = []
+    for item in raw:
+        if isinstance(item, dict) and isinstance(item.get("k"), str):
+            params = item.get("p") if isinstance(item.get("p"), dict) else {}
+            says.append(Say(item["k"], params))
+    return tuple(says)
+
+
+# ---------------------------------------------------------------------- the skill
+
+SIMPLE_INTENTS: dict[str, Operation] = {
+    "StartRoutineIntent": lambda c, s: c.start(s),
+    "AMAZON.NextIntent": Coach.next,
+    "AMAZON.PreviousIntent": Coach.previous,
+    "AMAZON.StartOverIntent": Coach.start_over,
+    "AMAZON.PauseIntent": Coach.pause,
+    "AMAZON.ResumeIntent": Coach.resume,
+    "AMAZON.YesIntent": Coach.yes,
+    "AMAZON.NoIntent": Coach.no,
+    "AMAZON.HelpIntent": Coach.help,
+    "AMAZON.StopIntent": Coach.stop,
+    "AMAZON.CancelIntent": Coach.stop,
+    "AMAZON.NavigateHomeIntent": Coach.stop,
+    "AMAZON.FallbackIntent": Coach.fallback,
+    "RepeatPoseIntent": Coach.repeat_pose,
+    "SkipPoseIntent": Coach.skip_pose,
+    "SwitchSideIntent": Coach.switch_side,
+    "TopTipIntent": Coach.tip,
+    "TargetAreasIntent": Coach.targets,
+    "WhichSideIntent": Coach.which_side,
+    "WhereAmIIntent": Coach.where_am_i,
+}
+SLOT_INTENTS = frozenset(
+    {
+        "AMAZON.RepeatIntent",
+        "RepeatStepIntent",
+        "SetModeIntent",
+        "GoToPoseIntent",
+        "SetHoldLengthIntent",
+    }
+)
+HANDLED_INTENTS: frozenset[str] = frozenset(SIMPLE_INTENTS) | SLOT_INTENTS
+"""Every intent the skill handles; the interaction models must declare exactly these."""
+
+
+def build_skill(
+    routine: Routine | None = None,
+    *,
+    persistence: AbstractPersistenceAdapter | None = None,
+    clips: ClipLookup | None = None,
+    clock: Callable[[], float] = time.time,
+) -> CustomSkill:
+    """The one skill object that every entry point dispatches through."""
+    ctx = SkillContext(routine or load_routine(), persistence, clips, clock)
+    builder = CustomSkillBuilder(persistence_adapter=persistence)
+    builder.add_request_handler(LaunchHandler(ctx))
+    builder.add_request_handler(RepeatHandler(ctx))
+    builder.add_request_handler(RepeatStepHandler(ctx))
+    builder.add_request_handler(SetModeHandler(ctx))
+    builder.add_request_handler(GoToPoseHandler(ctx))
+    builder.add_request_handler(SetHoldLengthHandler(ctx))
+    for intent, operation in SIMPLE_INTENTS.items():
+        builder.add_request_handler(IntentHandler(ctx, intent, operation))
+    builder.add_request_handler(SessionEndedHandler(ctx))
+    builder.add_request_handler(UnhandledRequestHandler(ctx))
+    builder.add_exception_handler(CatchAllExceptionHandler(ctx))
+    return builder.create()
+
+
+def speech_of(response: Response) -> str:
+    speech = response.output_speech
+    return speech.ssml if isinstance(speech, SsmlOutputSpeech) else ""

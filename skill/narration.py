@@ -1,0 +1,217 @@
+"""Turn the state machine's :class:`~skill.state.Say` items into spoken lines.
+
+Each :class:`Line` has a stable id, which is also the id of its prerendered audio clip, the text to
+speak, and the pause that follows it. Prompts come from ``skill/prompts/<lang>.yaml`` (with a
+regional override file), the routine's words from the routine file: no spoken text lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from string import Formatter
+from typing import Any
+
+import yaml
+
+from skill.content import Part, Routine, swap_sides
+from skill.state import Say
+
+PROMPTS_DIR = Path(__file__).parent / "prompts"
+
+# Pauses after lines, in milliseconds: time to move into a step, to breathe.
+PAUSE_AFTER_INTRO = 700
+PAUSE_AFTER_STEP = 2500
+PAUSE_BREATH_IN = 3000
+PAUSE_BREATH_OUT = 4000
+PAUSE_RELAX_IN = 4000
+PAUSE_RELAX_OUT = 6000
+PAUSE_FLOW_CUE = 1500
+PAUSE_SHORT = 400
+
+
+@dataclass(frozen=True)
+class Line:
+    id: str
+    text: str
+    pause_ms: int = 0
+
+
+class PromptError(KeyError):
+    """A prompt key used by the code is missing from the locale's prompt file."""
+
+
+@cache
+def load_prompts(locale: str = "en-GB") -> Mapping[str, Any]:
+    """The prompts for a locale: ``<lang>.yaml`` overlaid with ``<locale>.yaml`` if present."""
+    lang = locale.split("-")[0]
+    merged: dict[str, Any] = {}
+    for name in (lang, locale):
+        path = PROMPTS_DIR / f"{name}.yaml"
+        if path.exists():
+            merged.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    if not merged:
+        raise PromptError(f"no prompts for locale {locale!r}")
+    return merged
+
+
+def join_words(items: Iterable[str]) -> str:
+    """'a, b and c' for speech."""
+    words = list(items)
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+class Narrator:
+    """Renders :class:`Say` items for one routine and locale."""
+
+    def __init__(self, routine: Routine, locale: str = "en-GB") -> None:
+        self.routine = routine
+        self.locale = locale
+        self.prompts = load_prompts(locale)
+        self.parts: dict[str, Part] = {}
+        for pose in routine.poses:
+            self.parts[pose.id] = pose
+            for var in pose.variations:
+                self.parts[var.id] = var
+
+    def prompt(self, key: str, **params: Any) -> str:
+        try:
+            template = self.prompts[key]
+        except KeyError:
+            raise PromptError(f"prompt {key!r} is missing for {self.locale}") from None
+        return str(template).format(**params)
+
+    def side_word(self, side: str) -> str:
+        return str(self.prompts["sides"].get(side, side))
+
+    def _on_side(self, side: str) -> str:
+        return self.prompt("on_side", side=self.side_word(side)) if side else ""
+
+    def lines(self, says: Iterable[Say]) -> list[Line]:
+        out: list[Line] = []
+        for say in says:
+            out.extend(self._render(say))
+        return out
+
+    # ------------------------------------------------------------------ rendering
+
+    def _render(self, say: Say) -> Iterator[Line]:
+        p = say.params
+        key = say.key
+        part = self.parts.get(p.get("part", ""))
+        side = str(p.get("side", ""))
+        if key == "welcome":
+            yield Line("welcome", self.routine.welcome, PAUSE_SHORT)
+            mode_key = f"welcome_{p['mode']}"
+            yield Line(
+                f"{mode_key}.{p['breaths']}",
+                self.prompt(mode_key, breaths=p["breaths"]),
+                PAUSE_SHORT,
+            )
+        elif key == "intro" and part:
+            yield Line(
+                f"intro.{part.id}",
+                self.prompt("intro", number=p["number"], name=part.name),
+                PAUSE_SHORT,
+            )
+            if part.two_sided:
+                yield Line(
+                    f"side_first.{side}", self.prompt("side_first", side=self.side_word(side))
+                )
+            yield self._targets(part)
+        elif key == "intro_side" and part:
+            text = self.prompt("intro_side", name=part.name, side=self.side_word(side))
+            yield Line(f"intro_side.{part.id}.{side}", text, PAUSE_AFTER_INTRO)
+        elif key == "step" and part:
+            yield self.step_line(part, int(p["step"]), side, bool(p.get("last")))
+        elif key == "hold":
+            yield from self.hold_lines(int(p["breaths"]), relax=bool(p.get("relax")))
+        elif key == "tip" and part and part.tip:
+            yield Line(f"tip.{part.id}", self.prompt("tip", tip=part.tip), PAUSE_SHORT)
+        elif key == "targets" and part:
+            yield self._targets(part)
+        elif key == "offer" and part:
+            offer = getattr(part, "offer", "")
+            yield Line(
+                f"offer.{part.id}", f"{offer} {self.prompt('offer_question', name=part.name)}"
+            )
+        elif key == "offer_reprompt" and part:
+            yield Line(f"offer_reprompt.{part.id}", self.prompt("offer_reprompt", name=part.name))
+        elif key == "flow_pose" and part:
+            if side:
+                text = self.prompt("flow_pose_side", name=part.name, side=self.side_word(side))
+            else:
+                text = self.prompt("flow_pose", name=part.name)
+            yield Line(f"flow_pose.{part.id}.{side or 'both'}", text, PAUSE_SHORT)
+        elif key == "flow" and part:
+            cue = int(p["cue"])
+            text = part.flow[cue - 1]
+            if side and side != part.first_side:
+                text = swap_sides(text)
+            yield Line(f"flow.{part.id}.{cue}.{side or 'both'}", text, PAUSE_FLOW_CUE)
+        elif key == "closing":
+            yield Line("closing", self.routine.closing, PAUSE_SHORT)
+        elif key in ("welcome_back", "paused", "resuming", "which_side", "where") and part:
+            params = {
+                **p,
+                "name": part.name,
+                "side": self.side_word(side),
+                "on_side": self._on_side(side),
+            }
+            yield Line(f"{key}.{part.id}.{side or 'both'}", self.prompt(key, **params))
+        elif key in ("no_such_step", "one_sided") and part:
+            yield Line(f"{key}.{part.id}", self.prompt(key, **{**p, "name": part.name}))
+        elif key == "mode_set":
+            yield Line(
+                f"mode_set_{p['mode']}", self.prompt(f"mode_set_{p['mode']}", **p), PAUSE_SHORT
+            )
+        elif key == "breaths_set" and p.get("breaths") == 1:
+            yield Line("breaths_set_one", self.prompt("breaths_set_one"))
+        else:
+            yield self._prompt_line(key, p)
+
+    def _prompt_line(self, key: str, params: Mapping[str, Any]) -> Line:
+        """A plain prompt; its id carries only the values its text uses, so clips can be listed."""
+        template = str(self.prompts.get(key, ""))
+        used = [name for _, name, _, _ in Formatter().parse(template) if name]
+        ident = ".".join([key, *(str(params[name]) for name in used if name in params)])
+        return Line(ident, self.prompt(key, **params))
+
+    def _targets(self, part: Part) -> Line:
+        areas = join_words(a[0].lower() + a[1:] for a in part.target_areas)
+        return Line(f"targets.{part.id}", self.prompt("targets", areas=areas), PAUSE_AFTER_INTRO)
+
+    def step_line(self, part: Part, number: int, side: str, last: bool) -> Line:
+        text = part.steps[number - 1].for_side(last)
+        if side and side != part.first_side:
+            text = swap_sides(text)
+        return Line(
+            f"step.{part.id}.{number}.{side or 'both'}",
+            self.prompt("step", number=number, text=text),
+            PAUSE_AFTER_STEP,
+        )
+
+    def hold_lines(self, breaths: int, relax: bool = False) -> Iterator[Line]:
+        prefix = "relax" if relax else "breath"
+        if relax:
+            yield Line(
+                f"relax_start.{breaths}", self.prompt("relax_start", count=breaths), PAUSE_SHORT
+            )
+        elif breaths == 1:
+            yield Line("hold_start_one", self.prompt("hold_start_one"), PAUSE_SHORT)
+        else:
+            yield Line(
+                f"hold_start.{breaths}", self.prompt("hold_start", count=breaths), PAUSE_SHORT
+            )
+        pause_in, pause_out = (
+            (PAUSE_RELAX_IN, PAUSE_RELAX_OUT) if relax else (PAUSE_BREATH_IN, PAUSE_BREATH_OUT)
+        )
+        for _ in range(breaths):
+            yield Line(f"{prefix}_in", self.prompt(f"{prefix}_in"), pause_in)
+            yield Line(f"{prefix}_out", self.prompt(f"{prefix}_out"), pause_out)
+        end = "relax_end" if relax else "hold_end"
+        yield Line(end, self.prompt(end), PAUSE_SHORT)

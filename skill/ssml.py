@@ -1,0 +1,102 @@
+"""SSML for Alexa: build it from narration lines, and check it against Alexa's limits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from xml.etree import ElementTree
+from xml.sax.saxutils import escape, quoteattr
+
+from skill.narration import Line
+
+MAX_SPEECH_CHARS = 8000
+MAX_BREAK_MS = 10_000
+MAX_AUDIO_TAGS = 5
+MAX_AUDIO_SECONDS = 240.0
+MAX_RESPONSE_BYTES = 24 * 1024
+
+ClipLookup = Callable[[Line], "tuple[str, float] | None"]
+"""Given a line, the URL and duration of its prerendered clip, or None to let Alexa speak it."""
+
+
+def breaks(ms: int) -> str:
+    """``<break>`` tags for a pause, each within Alexa's 10 second limit."""
+    out = []
+    while ms > 0:
+        chunk = min(ms, MAX_BREAK_MS)
+        out.append(f'<break time="{chunk}ms"/>')
+        ms -= chunk
+    return "".join(out)
+
+
+def to_ssml(lines: Iterable[Line], clips: ClipLookup | None = None) -> str:
+    """A ``<speak>`` document; with ``clips``, lines become ``<audio>`` while Alexa's limits allow."""
+    body: list[str] = []
+    audio_tags = 0
+    audio_seconds = 0.0
+    for line in lines:
+        clip = clips(line) if clips else None
+        if (
+            clip is not None
+            and audio_tags < MAX_AUDIO_TAGS
+            and audio_seconds + clip[1] <= MAX_AUDIO_SECONDS
+        ):
+            body.append(f"<audio src={quoteattr(clip[0])}/>")
+            audio_tags += 1
+            audio_seconds += clip[1]
+        else:
+            body.append(escape(line.text))
+        body.append(breaks(line.pause_ms) if line.pause_ms else " ")
+    return "<speak>" + "".join(body).strip() + "</speak>"
+
+
+_TIME = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)$")
+
+
+def check_ssml(ssml: str) -> list[str]:
+    """Everything about this SSML that Alexa would reject; empty when it is fine."""
+    problems = []
+    if len(ssml) > MAX_SPEECH_CHARS:
+        problems.append(f"{len(ssml)} characters, over {MAX_SPEECH_CHARS}")
+    try:
+        root = ElementTree.fromstring(ssml)
+    except ElementTree.ParseError as exc:
+        return [*problems, f"not well-formed: {exc}"]
+    if root.tag != "speak":
+        problems.append(f"root element is <{root.tag}>, not <speak>")
+    audio = 0
+    for element in root.iter():
+        if element.tag == "break":
+            match = _TIME.match(element.get("time", ""))
+            if not match:
+                problems.append(f"break without a valid time: {element.attrib}")
+                continue
+            value = float(match.group(1)) * (1 if match.group(2) == "ms" else 1000)
+            if value > MAX_BREAK_MS:
+                problems.append(f"break of {value:.0f} ms, over {MAX_BREAK_MS}")
+        elif element.tag == "audio":
+            audio += 1
+            if not element.get("src", "").startswith("https://"):
+                problems.append(f"audio src is not https: {element.get('src')}")
+        elif element.tag not in ("speak", "p", "s", "emphasis", "prosody", "say-as"):
+            problems.append(f"unexpected element <{element.tag}>")
+    if audio > MAX_AUDIO_TAGS:
+        problems.append(f"{audio} audio tags, over {MAX_AUDIO_TAGS}")
+    return problems
+
+
+def plain_text(ssml: str) -> str:
+    """What the SSML says, as text (pauses shown as ' ... ' where they are long)."""
+    try:
+        root = ElementTree.fromstring(ssml)
+    except ElementTree.ParseError:
+        return ssml
+    parts: list[str] = []
+    for element in root.iter():
+        if element.tag == "audio":
+            parts.append(f"[audio {element.get('src', '')}]")
+        if element.text and element.tag != "audio":
+            parts.append(element.text)
+        if element.tail:
+            parts.append(element.tail)
+    return " ".join(" ".join(parts).split())
