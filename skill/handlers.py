@@ -83,7 +83,9 @@ class SkillContext:
             return self.coach.from_dict({**(saved.get(STATE_KEY) or {}), "status": "idle"})
         return self.coach.from_dict(saved.get(STATE_KEY))
 
-    def respond(self, handler_input: HandlerInput, turn: Turn, *, remember: bool = True) -> Response:
+    def respond(
+        self, handler_input: HandlerInput, turn: Turn, *, remember: bool = True
+    ) -> Response:
         """Store the new state, save progress, and build the spoken response."""
         manager = handler_input.attributes_manager
         state_dict = self.coach.to_dict(turn.state)
@@ -170,7 +172,7 @@ class IntentHandler(_Base):
 
 
 class RepeatHandler(_Base):
-    """"Repeat that": say the last answer again, without changing the position."""
+    """ "Repeat that": say the last answer again, without changing the position."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return is_intent_name("AMAZON.RepeatIntent")(handler_input)

@@ -30,7 +30,7 @@ def breaks(ms: int) -> str:
 
 
 def to_ssml(lines: Iterable[Line], clips: ClipLookup | None = None) -> str:
-    """A ``<speak>`` document; with ``clips``, lines become ``<audio>`` while Alexa's limits allow."""
+    """A ``<speak>`` document; with ``clips``, lines play as ``<audio>`` within Alexa's limits."""
     body: list[str] = []
     audio_tags = 0
     audio_seconds = 0.0

@@ -1,0 +1,85 @@
+"""The ``yoga-skill`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+LOCALES = ("en-GB", "en-US", "en-AU", "en-CA", "en-IN")
+
+
+class CliError(Exception):
+    """A mistake on the command line or in its inputs: one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise CliError(message)
+
+
+def _interactive_lines(stdin: TextIO, stdout: TextIO) -> Iterator[str]:
+    while True:
+        if stdin.isatty():
+            stdout.write("you> ")
+            stdout.flush()
+        line = stdin.readline()
+        if not line:
+            return
+        yield line
+
+
+def cmd_dialog(args: argparse.Namespace) -> int:
+    from skill.dialog import Dialog, print_turn
+    from skill.skill_factory import skill_from_env
+
+    if args.script:
+        try:
+            lines: Sequence[str] | Iterator[str] = Path(args.script).read_text("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CliError(f"cannot read script {args.script}: {exc}") from exc
+    else:
+        if sys.stdin.isatty() and not args.json:
+            print("Talk to post run yoga. Try: start post run yoga. Ctrl-D to leave.")
+        lines = _interactive_lines(sys.stdin, sys.stdout)
+    dialog = Dialog(skill_from_env(), locale=args.locale)
+    for turn in dialog.run(lines):
+        print_turn(turn, sys.stdout, args.json)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="yoga-skill", description="Post-run yoga, an Alexa skill.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    dialog = sub.add_parser("dialog", help="talk to the skill locally, with no device")
+    dialog.add_argument("--script", help="a file with one utterance per line")
+    dialog.add_argument("--json", action="store_true", help="one JSON object per turn")
+    dialog.add_argument("--locale", default="en-GB", choices=LOCALES)
+    dialog.set_defaults(func=cmd_dialog)
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"yoga-skill: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""Build the skill from the environment: the one place entry points get their skill object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from ask_sdk_core.skill import CustomSkill
+
+from skill.handlers import build_skill
+from skill.persistence import adapter_from_env
+
+
+def skill_from_env(environ: Mapping[str, str] | None = None) -> CustomSkill:
+    """The skill as configured by YOGA_* variables (see the README); defaults are embedded."""
+    environ = os.environ if environ is None else environ
+    return build_skill(persistence=adapter_from_env(environ))
