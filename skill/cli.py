@@ -51,6 +51,20 @@ def cmd_dialog(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from skill.server import serve
+
+    if not 0 < args.port < 65536:
+        raise CliError(f"--port must be between 1 and 65535, not {args.port}")
+    if args.workers < 1:
+        raise CliError(f"--workers must be at least 1, not {args.workers}")
+    try:
+        serve(args.host, args.port, args.workers, dev=args.dev)
+    except ValueError as exc:  # a bad YOGA_* setting
+        raise CliError(str(exc)) from exc
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="yoga-skill", description="Post-run yoga, an Alexa skill.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -59,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     dialog.add_argument("--json", action="store_true", help="one JSON object per turn")
     dialog.add_argument("--locale", default="en-GB", choices=LOCALES)
     dialog.set_defaults(func=cmd_dialog)
+    serve = sub.add_parser("serve", help="serve the webhook on gunicorn")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--dev", action="store_true", help="local use: no verification, loopback")
+    serve.set_defaults(func=cmd_serve)
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser

@@ -66,7 +66,7 @@ class SkillContext:
     # ------------------------------------------------------------------ state in and out
 
     def load(self, handler_input: HandlerInput) -> State:
-        session = handler_input.attributes_manager.session_attributes
+        session = _session(handler_input)
         if STATE_KEY in session:
             return self.coach.from_dict(session[STATE_KEY])
         if self.persistence is None or handler_input.request_envelope.context is None:
@@ -87,11 +87,11 @@ class SkillContext:
         self, handler_input: HandlerInput, turn: Turn, *, remember: bool = True
     ) -> Response:
         """Store the new state, save progress, and build the spoken response."""
-        manager = handler_input.attributes_manager
         state_dict = self.coach.to_dict(turn.state)
-        manager.session_attributes[STATE_KEY] = state_dict
+        session = _session(handler_input)
+        session[STATE_KEY] = state_dict
         if remember and turn.says:
-            manager.session_attributes[LAST_KEY] = [say.to_dict() for say in turn.says]
+            session[LAST_KEY] = [say.to_dict() for say in turn.says]
         self.save(handler_input, state_dict)
         narrator = self.narrator(get_locale(handler_input))
         builder = handler_input.response_builder
@@ -110,6 +110,14 @@ class SkillContext:
             manager.save_persistent_attributes()
         except Exception:  # progress is best effort; the spoken answer must still go out
             log.exception("could not save progress")
+
+
+def _session(handler_input: HandlerInput) -> dict[str, Any]:
+    """The session attributes; a throwaway dict for a request that has no session."""
+    if handler_input.request_envelope.session is None:
+        return {}
+    attributes = handler_input.attributes_manager.session_attributes
+    return attributes if isinstance(attributes, dict) else {}
 
 
 def slot_value(handler_input: HandlerInput, name: str) -> tuple[str | None, str | None]:
@@ -180,7 +188,7 @@ class RepeatHandler(_Base):
     def handle(self, handler_input: HandlerInput) -> Response:
         coach = self.ctx.coach
         state = self.ctx.load(handler_input)
-        last = handler_input.attributes_manager.session_attributes.get(LAST_KEY)
+        last = _session(handler_input).get(LAST_KEY)
         says = _says_from(last)
         if not says:
             return self.ctx.respond(handler_input, coach.repeat_pose(state))
@@ -242,8 +250,7 @@ class SessionEndedHandler(_Base):
     def handle(self, handler_input: HandlerInput) -> Response:
         request = handler_input.request_envelope.request
         log.info("session ended: %s", getattr(request, "reason", None))
-        session = handler_input.attributes_manager.session_attributes
-        if STATE_KEY in session:
+        if STATE_KEY in _session(handler_input):
             self.ctx.save(handler_input, self.ctx.coach.to_dict(self.ctx.load(handler_input)))
         return handler_input.response_builder.response
 

@@ -258,7 +258,7 @@ class SqliteAdapter(AbstractPersistenceAdapter):
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         try:
             return self._connection().execute(sql, params)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise PersistenceException(
                 f"SQLite persistence failed ({self.path}): {type(exc).__name__}: {exc}"
             ) from exc

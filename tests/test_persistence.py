@@ -297,6 +297,16 @@ def test_sqlite_rejects_non_json_values(sqlite_adapter: SqliteAdapter, bad: dict
     assert sqlite_adapter.get_attributes(envelope()) == {}
 
 
+def test_sqlite_unusable_path_raises_persistence_exception(tmp_path: Path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    with SqliteAdapter(blocker / "progress.sqlite3") as adapter:
+        with pytest.raises(PersistenceException):
+            adapter.get_attributes(envelope())
+        with pytest.raises(PersistenceException):
+            adapter.save_attributes(envelope(), {"a": 1})
+
+
 def test_sqlite_through_ask_sdk_attributes_manager(sqlite_adapter: SqliteAdapter):
     manager = AttributesManager(request_envelope=envelope(), persistence_adapter=sqlite_adapter)
     assert manager.persistent_attributes == {}

@@ -130,7 +130,7 @@ def tag_of(data: bytes, frame: FrameHeader) -> bytes | None:
 class Mp3Info:
     """What reading an MP3 back tells: mutagen's stream info plus a walk over all frames."""
 
-    bitrate: int  # bits per second, as mutagen reports it
+    bitrate: int  # bits per second: the frames' own when they all agree, else mutagen's average
     sample_rate: int
     length: float  # seconds; exact when the file has a LAME tag with delay and padding
     channels: int
@@ -156,15 +156,16 @@ def read_info(source: str | Path | bytes) -> Mp3Info:
     has_tag = bool(frames) and tag_of(data, frames[0]) is not None
     audio = frames[1:] if has_tag else frames
     mode = {0: "UNKNOWN", 1: "CBR", 2: "VBR", 3: "ABR"}.get(int(info.bitrate_mode), "UNKNOWN")
+    bitrates = tuple(sorted({f.bitrate for f in audio}))
     return Mp3Info(
-        bitrate=int(info.bitrate),
+        bitrate=bitrates[0] if len(bitrates) == 1 else int(info.bitrate),
         sample_rate=int(info.sample_rate),
         length=float(info.length),
         channels=int(info.channels),
         version=float(info.version),
         layer=int(info.layer),
         bitrate_mode=mode,
-        frame_bitrates=tuple(sorted({f.bitrate for f in audio})),
+        frame_bitrates=bitrates,
         audio_frames=len(audio),
         has_tag=has_tag,
         bytes=len(data),

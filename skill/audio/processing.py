@@ -1,0 +1,437 @@
+"""Turn synthesised speech into an Alexa-ready clip, and MP3 back into samples.
+
+The chain for every clip (:func:`process` then :func:`encode_mp3`):
+
+1. trim leading and trailing silence, keeping :data:`TRIM_PAD_S` of it on each side;
+2. normalise loudness to :data:`TARGET_LUFS` (ITU-R BS.1770-4 integrated loudness: K-weighting,
+   400 ms blocks, absolute and relative gates), then limit peaks to :data:`PEAK_CEILING_DBFS`;
+3. resample only if the engine's rate isn't one Alexa allows (22,050 Hz stays 22,050 Hz);
+4. encode mono CBR 48 kbps MP3 with LAME, opened by a LAME "Info" tag frame that records the
+   encoder delay and padding, so that readers (mutagen, ffmpeg, our :func:`decode_mp3`) get the
+   exact duration and know the stream is CBR.
+
+Everything is numpy; MP3 decoding uses miniaudio (no ffmpeg needed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import lameenc
+import miniaudio
+import numpy as np
+
+from .mp3check import (
+    ALLOWED_SAMPLE_RATES,
+    BITRATE_KBPS,
+    SAMPLES_PER_FRAME_MPEG2,
+    iter_frames,
+    parse_header,
+)
+
+# Bump when anything below changes what a clip sounds like: it is part of every clip's hash.
+PROCESSING_VERSION = 1
+
+PREFERRED_SAMPLE_RATE = 24000
+TARGET_LUFS = -16.0
+PEAK_CEILING_DBFS = -1.0
+MAX_GAIN_DB = 30.0  # never boost a near-silent clip by more than this
+TRIM_THRESHOLD_DB = -45.0  # relative to the clip's peak
+TRIM_PAD_S = 0.05
+LAME_QUALITY = 2  # 0 best .. 9 fastest
+
+# LAME's encoder delay (ENCDELAY), written into the tag; decoders add their own 529 samples.
+# tests/test_audio_processing.py checks that a decode gives back every sample, in place.
+ENCODER_DELAY = 576
+
+
+@dataclass(frozen=True, eq=False)
+class Pcm:
+    """Mono 16-bit PCM: ``samples`` is a 1-D int16 array at ``sample_rate`` Hz."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+    def __post_init__(self) -> None:
+        samples = np.asarray(self.samples)
+        if samples.ndim != 1:
+            raise ValueError(f"Pcm must be mono (1-D), got shape {samples.shape}")
+        if samples.dtype != np.int16:
+            raise ValueError(f"Pcm samples must be int16, got {samples.dtype}")
+        if self.sample_rate <= 0:
+            raise ValueError(f"bad sample rate {self.sample_rate}")
+        object.__setattr__(self, "samples", samples)
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    @classmethod
+    def from_float(cls, samples: np.ndarray, sample_rate: int) -> Pcm:
+        """From floats in [-1, 1] (clipped, rounded)."""
+        scaled = np.clip(np.rint(np.asarray(samples, dtype=np.float64) * 32767.0), -32768, 32767)
+        return cls(scaled.astype(np.int16), sample_rate)
+
+    def to_float(self) -> np.ndarray:
+        return self.samples.astype(np.float64) / 32767.0
+
+
+def processing_settings() -> dict[str, object]:
+    """Everything about processing and format that goes into a clip's hash."""
+    return {
+        "processing_version": PROCESSING_VERSION,
+        "codec": "mp3",
+        "bitrate_kbps": BITRATE_KBPS,
+        "channels": 1,
+        "sample_rates": list(ALLOWED_SAMPLE_RATES),
+        "preferred_sample_rate": PREFERRED_SAMPLE_RATE,
+        "loudness_lufs": TARGET_LUFS,
+        "peak_dbfs": PEAK_CEILING_DBFS,
+        "trim_threshold_db": TRIM_THRESHOLD_DB,
+        "trim_pad_s": TRIM_PAD_S,
+        "lame_quality": LAME_QUALITY,
+    }
+
+
+# --- silence ------------------------------------------------------------------------------
+
+
+def silence(seconds: float, sample_rate: int) -> Pcm:
+    return Pcm(np.zeros(max(0, round(seconds * sample_rate)), dtype=np.int16), sample_rate)
+
+
+def trim_silence(pcm: Pcm, threshold_db: float = TRIM_THRESHOLD_DB, pad: float = TRIM_PAD_S) -> Pcm:
+    """Cut leading/trailing audio quieter than ``threshold_db`` below the peak, keeping ``pad``
+    seconds on each side. A clip with nothing above the threshold comes back empty."""
+    x = np.abs(pcm.samples.astype(np.int32))
+    if len(x) == 0:
+        return pcm
+    peak = int(x.max())
+    if peak == 0:
+        return Pcm(pcm.samples[:0], pcm.sample_rate)
+    # A 5 ms envelope, so one stray click isn't taken for speech but a soft onset is kept.
+    window = max(1, pcm.sample_rate // 200)
+    loud = _moving_max(x, window) > peak * 10 ** (threshold_db / 20)
+    idx = np.flatnonzero(loud)
+    if len(idx) == 0:
+        return Pcm(pcm.samples[:0], pcm.sample_rate)
+    keep = round(pad * pcm.sample_rate)
+    start = max(0, int(idx[0]) - keep)
+    stop = min(len(x), int(idx[-1]) + 1 + keep)
+    return Pcm(pcm.samples[start:stop].copy(), pcm.sample_rate)
+
+
+def _moving_max(x: np.ndarray, window: int) -> np.ndarray:
+    """max(x[i - window//2 : i + window//2 + 1]) for every i (van Herk / Gil-Werman, O(n))."""
+    return -_moving_min(-np.asarray(x, dtype=np.float64), window)
+
+
+def _moving_min(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred running minimum of width ``2 * (window // 2) + 1``."""
+    half = window // 2
+    if half == 0 or len(x) == 0:
+        return np.asarray(x, dtype=np.float64).copy()
+    w = 2 * half + 1
+    n = len(x)
+    blocks = -(-(n + 2 * half) // w)
+    padded = np.full(blocks * w, np.inf)
+    padded[half : half + n] = x
+    grid = padded.reshape(blocks, w)
+    prefix = np.minimum.accumulate(grid, axis=1).ravel()
+    suffix = np.minimum.accumulate(grid[:, ::-1], axis=1)[:, ::-1].ravel()
+    # The window [i, i + w) of padded = suffix at i and prefix at i + w - 1.
+    return np.minimum(suffix[:n], prefix[w - 1 : w - 1 + n])
+
+
+# --- loudness (ITU-R BS.1770-4) -----------------------------------------------------------
+
+
+def _k_weighting_biquads(rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The two K-weighting biquads (shelf, then high-pass) for any sample rate.
+
+    BS.1770 gives coefficients for 48 kHz only; these are its analogue prototypes (the
+    parameters found by Brecht De Man and used by pyloudnorm), re-discretised at ``rate``.
+    """
+    # Stage 1: high shelf, +4 dB above ~1.7 kHz (head effects).
+    gain_db, f0, q = 3.999843853973347, 1681.974450955533, 0.7071752369554196
+    k = math.tan(math.pi * f0 / rate)
+    vh = 10 ** (gain_db / 20)
+    vb = vh**0.4996667741545416
+    a0 = 1 + k / q + k * k
+    shelf_b = np.array([vh + vb * k / q + k * k, 2 * (k * k - vh), vh - vb * k / q + k * k]) / a0
+    shelf_a = np.array([a0, 2 * (k * k - 1), 1 - k / q + k * k]) / a0
+    # Stage 2: RLB high-pass at ~38 Hz.
+    f0, q = 38.13547087602444, 0.5003270373238773
+    k = math.tan(math.pi * f0 / rate)
+    a0 = 1 + k / q + k * k
+    hp_b = np.array([1.0, -2.0, 1.0])
+    hp_a = np.array([a0, 2 * (k * k - 1), 1 - k / q + k * k]) / a0
+    return [(shelf_b, shelf_a), (hp_b, hp_a)]
+
+
+def k_weight(x: np.ndarray, rate: int) -> np.ndarray:
+    """Apply the K-weighting filter to float samples.
+
+    Filtering is done in the frequency domain (the biquads' response evaluated on the FFT grid)
+    over a zero-padded signal, so it costs one FFT instead of a per-sample Python loop; the
+    padding (0.5 s) swallows the filters' decaying tails, so this matches ``lfilter`` closely.
+    """
+    n = len(x)
+    size = 1 << math.ceil(math.log2(n + rate // 2 + 1))
+    z = np.exp(-2j * np.pi * np.fft.rfftfreq(size))  # z^-1 on the unit circle
+    response = np.ones_like(z)
+    for b, a in _k_weighting_biquads(rate):
+        response *= (b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z)
+    return np.fft.irfft(np.fft.rfft(x, size) * response, size)[:n]
+
+
+def loudness(pcm: Pcm) -> float:
+    """Integrated loudness in LUFS (BS.1770-4, mono). ``-inf`` for silence."""
+    x = pcm.to_float()
+    if len(x) == 0:
+        return -math.inf
+    y = k_weight(x, pcm.sample_rate)
+    block = round(0.4 * pcm.sample_rate)
+    hop = round(0.1 * pcm.sample_rate)
+    if len(y) < block:  # shorter than one gating block: take the whole clip as the block
+        powers = np.array([np.mean(y * y)])
+    else:
+        csum = np.concatenate(([0.0], np.cumsum(y * y)))
+        starts = np.arange(0, len(y) - block + 1, hop)
+        powers = (csum[starts + block] - csum[starts]) / block
+
+    def lufs(power: np.ndarray | float) -> np.ndarray | float:
+        return -0.691 + 10 * np.log10(np.maximum(power, 1e-20))
+
+    gated = powers[lufs(powers) > -70.0]
+    if len(gated) == 0:
+        return -math.inf
+    relative_gate = lufs(np.mean(gated)) - 10.0
+    gated = gated[lufs(gated) > relative_gate]
+    return float(lufs(np.mean(gated)))
+
+
+def peak_dbfs(pcm: Pcm) -> float:
+    peak = int(np.max(np.abs(pcm.samples.astype(np.int32)))) if len(pcm) else 0
+    return 20 * math.log10(peak / 32767) if peak else -math.inf
+
+
+def limit_peaks(
+    x: np.ndarray, rate: int, ceiling_db: float = PEAK_CEILING_DBFS, lookahead: float = 0.005
+) -> np.ndarray:
+    """A look-ahead brick-wall limiter on float samples: no sample ends above ``ceiling_db``.
+
+    The gain needed at each sample is held (running minimum over ±lookahead) then smoothed with
+    a box of the same width, so it ramps down before a peak and back up after it, with no
+    clicks; since every smoothed value averages gains that were each low enough for the sample
+    at the centre, the ceiling holds exactly.
+    """
+    ceiling = 10 ** (ceiling_db / 20)
+    magnitude = np.abs(x)
+    if len(x) == 0 or magnitude.max() <= ceiling:
+        return x
+    needed = np.minimum(1.0, ceiling / np.maximum(magnitude, 1e-12))
+    half = max(1, round(lookahead * rate))
+    held = _moving_min(needed, 4 * half + 1)  # covers every sample the box below reaches
+    box = 2 * half + 1
+    csum = np.concatenate(([0.0], np.cumsum(np.pad(held, half, mode="edge"))))
+    smooth = (csum[box:] - csum[:-box]) / box
+    return x * np.minimum(smooth, needed)
+
+
+def normalize_loudness(
+    pcm: Pcm, target_lufs: float = TARGET_LUFS, ceiling_db: float = PEAK_CEILING_DBFS
+) -> Pcm:
+    """Gain to ``target_lufs`` (at most :data:`MAX_GAIN_DB` of boost), with peaks limited to
+    ``ceiling_db``. Limiting costs loudness, so the gain is raised and the limiter re-run (a
+    few rounds at most) until the limited clip is within 0.1 LU of the target."""
+    current = loudness(pcm)
+    if not math.isfinite(current):
+        return pcm
+    rate = pcm.sample_rate
+    x = pcm.to_float()
+    gain_db = min(target_lufs - current, MAX_GAIN_DB)
+    for _ in range(4):
+        limited = limit_peaks(x * 10 ** (gain_db / 20), rate, ceiling_db)
+        short = target_lufs - loudness(Pcm.from_float(limited, rate))
+        if short < 0.1 or gain_db >= MAX_GAIN_DB:
+            break
+        gain_db = min(gain_db + short, MAX_GAIN_DB)
+    return Pcm.from_float(limited, rate)
+
+
+# --- sample rate --------------------------------------------------------------------------
+
+
+def output_rate(rate: int) -> int:
+    """Keep the engine's rate when Alexa allows it, else :data:`PREFERRED_SAMPLE_RATE`."""
+    return rate if rate in ALLOWED_SAMPLE_RATES else PREFERRED_SAMPLE_RATE
+
+
+def resample(pcm: Pcm, rate: int) -> Pcm:
+    """Band-limited resampling by FFT (zero-padded against wrap-around at the ends)."""
+    if rate == pcm.sample_rate or len(pcm) == 0:
+        return pcm if rate == pcm.sample_rate else Pcm(pcm.samples, rate)
+    x = pcm.to_float()
+    pad = pcm.sample_rate // 10
+    padded = np.pad(x, pad)
+    n = len(padded)
+    m = round(n * rate / pcm.sample_rate)
+    spectrum = np.fft.rfft(padded)
+    bins = m // 2 + 1
+    if bins <= len(spectrum):
+        spectrum = spectrum[:bins].copy()
+        if m % 2 == 0:  # the new Nyquist bin must be real
+            spectrum[-1] = spectrum[-1].real
+    else:
+        spectrum = np.pad(spectrum, (0, bins - len(spectrum)))
+    y = np.fft.irfft(spectrum, m) * (m / n)
+    out_pad = round(pad * rate / pcm.sample_rate)
+    out_len = round(len(x) * rate / pcm.sample_rate)
+    return Pcm.from_float(y[out_pad : out_pad + out_len], rate)
+
+
+# --- the whole chain ----------------------------------------------------------------------
+
+
+def process(pcm: Pcm) -> Pcm:
+    """Trim, normalise and resample one clip; raises ValueError if nothing audible is left."""
+    trimmed = trim_silence(pcm)
+    if len(trimmed) == 0:
+        raise ValueError("the clip is silent")
+    return resample(normalize_loudness(trimmed), output_rate(pcm.sample_rate))
+
+
+def concatenate(parts: Iterable[Pcm | float], sample_rate: int | None = None) -> Pcm:
+    """Join clips and silences (a float is that many seconds of silence) into one Pcm.
+
+    Clips at another rate are resampled to ``sample_rate`` (default: the first clip's rate).
+    """
+    items = list(parts)
+    if sample_rate is None:
+        rates = [p.sample_rate for p in items if isinstance(p, Pcm)]
+        if not rates:
+            raise ValueError("concatenate needs a sample_rate when there are no clips")
+        sample_rate = rates[0]
+    chunks = []
+    for part in items:
+        if isinstance(part, Pcm):
+            chunks.append(resample(part, sample_rate).samples)
+        else:
+            if part < 0:
+                raise ValueError(f"negative silence: {part}")
+            chunks.append(silence(float(part), sample_rate).samples)
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+    return Pcm(samples.astype(np.int16, copy=False), sample_rate)
+
+
+# --- MP3 ----------------------------------------------------------------------------------
+
+
+def encode_mp3(pcm: Pcm) -> bytes:
+    """Mono CBR 48 kbps MP3 (MPEG-2 layer III) with a LAME Info tag; rate must be allowed."""
+    if pcm.sample_rate not in ALLOWED_SAMPLE_RATES:
+        raise ValueError(f"{pcm.sample_rate} Hz is not an Alexa rate; resample first")
+    if len(pcm) == 0:
+        raise ValueError("nothing to encode")
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(BITRATE_KBPS)
+    encoder.set_in_sample_rate(pcm.sample_rate)
+    encoder.set_channels(1)
+    encoder.set_quality(LAME_QUALITY)
+    stream = bytes(encoder.encode(pcm.samples.tobytes())) + bytes(encoder.flush())
+    return _info_frame(stream, len(pcm)) + stream
+
+
+_CRC16_TABLE: list[int] = []
+
+
+def _crc16(data: bytes, crc: int = 0) -> int:
+    """CRC-16/ARC (poly 0x8005, reflected), as LAME uses for its tag."""
+    if not _CRC16_TABLE:
+        for i in range(256):
+            c = i
+            for _ in range(8):
+                c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
+            _CRC16_TABLE.append(c)
+    table = _CRC16_TABLE
+    for byte in data:
+        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
+    return crc
+
+
+def _info_frame(stream: bytes, n_samples: int) -> bytes:
+    """A silent first frame carrying a Xing "Info" + LAME tag for ``stream`` (as LAME/ffmpeg
+    write for CBR). At 48 kbps an MPEG-2 frame (144 bytes at 24 kHz) is too small for the
+    169-byte tag, so like ffmpeg this one frame uses the lowest bitrate index that fits."""
+    frames = list(iter_frames(stream))
+    if not frames:
+        raise ValueError("LAME produced no MP3 frames")
+    first = frames[0]
+    header = bytearray(stream[first.offset : first.offset + 4])
+    header[1] |= 0b0000_0001  # no CRC
+    header[2] &= 0b0000_1101  # clear bitrate index and padding, keep rate and private bits
+    tag_at = 4 + first.side_info_size
+    needed = tag_at + 120 + 36  # "Info", flags, frames, bytes, TOC, quality; LAME extension
+    for index in range(1, 15):
+        header[2] = (header[2] & 0x0F) | (index << 4)
+        info = parse_header(bytes(header))
+        if info is not None and info.length >= needed:
+            break
+    else:  # pragma: no cover - a 320 kbps frame always fits
+        raise ValueError("no frame size fits the Info tag")
+    frame = bytearray(info.length)
+    frame[:4] = header
+    total_bytes = len(frame) + len(stream)
+    padding = len(frames) * SAMPLES_PER_FRAME_MPEG2 - ENCODER_DELAY - n_samples
+    toc = bytes(min(255, i * 256 // 100) for i in range(100))  # CBR: position ∝ time
+    body = bytearray()
+    body += b"Info"
+    body += (0x0F).to_bytes(4, "big")  # frames, bytes, TOC and quality fields present
+    body += len(frames).to_bytes(4, "big")
+    body += total_bytes.to_bytes(4, "big")
+    body += toc
+    body += (100 - LAME_QUALITY).to_bytes(4, "big")  # LAME's quality field
+    lame = bytearray(b"LAME3.100")
+    lame.append(0x01)  # tag revision 0, method 1 = CBR
+    lame.append(0)  # lowpass unknown
+    lame += bytes(4)  # peak unknown
+    lame += bytes(4)  # no ReplayGain
+    lame.append(0)  # encoding flags, ATH type
+    lame.append(BITRATE_KBPS)
+    lame += ((ENCODER_DELAY << 12) | max(0, padding)).to_bytes(3, "big")
+    lame.append(0)  # source rate <= 32 kHz, mono, no noise shaping
+    lame.append(0)  # MP3 gain
+    lame += bytes(2)  # surround, preset
+    lame += total_bytes.to_bytes(4, "big")  # music length: this frame to the end
+    lame += _crc16(stream).to_bytes(2, "big")  # music CRC: the audio frames
+    body += lame
+    frame[tag_at : tag_at + len(body)] = body
+    crc_at = tag_at + len(body)
+    frame[crc_at : crc_at + 2] = _crc16(bytes(frame[:crc_at])).to_bytes(2, "big")
+    return bytes(frame)
+
+
+def decode_mp3(data: bytes) -> Pcm:
+    """Decode MP3 bytes to mono Pcm at the file's own rate (stereo is averaged).
+
+    miniaudio (dr_mp3) honours a LAME tag's delay and padding, so :func:`encode_mp3` then this
+    gives back exactly as many samples as went in, in place. Files without a tag (gTTS's) come
+    out with the encoder's and decoder's delay at the start, as any player plays them.
+    """
+    if not data:
+        raise ValueError("no MP3 data")
+    try:
+        decoded = miniaudio.mp3_read_s16(bytes(data))
+    except miniaudio.DecodeError as exc:
+        raise ValueError(f"cannot decode MP3: {exc}") from None
+    samples = np.frombuffer(decoded.samples, dtype=np.int16)
+    if decoded.nchannels > 1:
+        frames = samples.reshape(-1, decoded.nchannels).astype(np.int32)
+        samples = frames.mean(axis=1).round().astype(np.int16)
+    return Pcm(np.array(samples, dtype=np.int16), decoded.sample_rate)

@@ -1,0 +1,351 @@
+"""Render clips to ``<audio_dir>/clips/<id>.mp3`` and keep ``<audio_dir>/manifest.json`` true.
+
+Rendering is incremental: a clip whose hash (text + engine + voice settings + processing and
+format settings) matches the manifest, and whose file is there with the recorded size, is left
+alone; clips no longer asked for are deleted. The manifest is rewritten atomically, sorted by
+id, with a fixed key order, so a re-render shows up as a small, readable diff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from .engines import Engine, EngineUnavailable
+from .mp3check import check_info, read_info
+from .processing import encode_mp3, process, processing_settings
+
+MANIFEST_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+CLIPS_DIR = "clips"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+ProgressCallback = Callable[[int, int, str], None]
+"""Called as ``progress(done, total, clip_id)`` after each clip is rendered."""
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """One clip to render; ``id`` is stable and filename-safe (letters, digits, ``._-``)."""
+
+    id: str
+    text: str
+
+
+class RenderError(RuntimeError):
+    """A clip could not be rendered or does not meet Alexa's rules; names the clip."""
+
+
+@dataclass
+class RenderReport:
+    rendered: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    total_bytes: int = 0  # of every clip in the manifest, not only those rendered now
+    total_duration: float = 0.0  # seconds, likewise
+    manifest_path: Path | None = None
+    elapsed: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.rendered)} rendered, {len(self.skipped)} unchanged, "
+            f"{len(self.removed)} removed; {len(self.rendered) + len(self.skipped)} clips, "
+            f"{self.total_bytes / 1e6:.2f} MB, {self.total_duration:.1f} s of audio "
+            f"({self.elapsed:.1f} s)"
+        )
+
+
+def clip_hash(text: str, engine: Engine) -> str:
+    payload = {
+        "text": text,
+        "engine": engine.name,
+        "settings": dict(engine.settings),
+        "processing": processing_settings(),
+    }
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def manifest_format() -> dict[str, Any]:
+    settings = processing_settings()
+    return {
+        "codec": settings["codec"],
+        "bitrate_kbps": settings["bitrate_kbps"],
+        "channels": settings["channels"],
+        "sample_rates": settings["sample_rates"],
+        "loudness_lufs": settings["loudness_lufs"],
+        "peak_dbfs": settings["peak_dbfs"],
+        "processing_version": settings["processing_version"],
+    }
+
+
+def load_manifest(audio_dir: Path) -> dict[str, dict[str, Any]]:
+    """The manifest's clips by id; empty if there is none (or it is unreadable)."""
+    path = Path(audio_dir) / MANIFEST_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        return {}
+    clips = data.get("clips")
+    if not isinstance(clips, list):
+        return {}
+    return {c["id"]: c for c in clips if isinstance(c, dict) and isinstance(c.get("id"), str)}
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_manifest(audio_dir: Path, entries: dict[str, dict[str, Any]]) -> Path:
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "format": manifest_format(),
+        "clips": [entries[k] for k in sorted(entries)],
+    }
+    path = Path(audio_dir) / MANIFEST_NAME
+    data = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    try:
+        unchanged = path.read_bytes() == data
+    except OSError:
+        unchanged = False
+    if not unchanged:  # leave the file (and its mtime) alone when nothing changed
+        _write_atomic(path, data)
+    return path
+
+
+def _validate(specs: Sequence[ClipSpec]) -> None:
+    seen: set[str] = set()
+    for spec in specs:
+        if not _ID.match(spec.id) or spec.id in (".", ".."):
+            raise ValueError(f"clip id {spec.id!r} is not filename-safe (use A-Z a-z 0-9 . _ -)")
+        if spec.id.lower() in seen:  # case-insensitive file systems would merge them
+            raise ValueError(f"duplicate clip id {spec.id!r}")
+        seen.add(spec.id.lower())
+        if not spec.text or not spec.text.strip():
+            raise ValueError(f"clip {spec.id!r} has no text")
+
+
+def _render_one(spec: ClipSpec, clips_dir: Path, engine: Engine, digest: str) -> dict[str, Any]:
+    pcm = engine.synthesize(spec.text)  # EngineUnavailable passes straight through
+    try:
+        mp3 = encode_mp3(process(pcm))
+    except ValueError as exc:
+        raise RenderError(f"clip {spec.id!r}: {exc}") from exc
+    info = read_info(mp3)
+    problems = check_info(info)
+    if problems:
+        raise RenderError(f"clip {spec.id!r} breaks Alexa's rules: {'; '.join(problems)}")
+    path = clips_dir / f"{spec.id}.mp3"
+    _write_atomic(path, mp3)
+    return {
+        "id": spec.id,
+        "text": spec.text,
+        "hash": digest,
+        "file": f"{CLIPS_DIR}/{path.name}",
+        "engine": engine.name,
+        "voice": engine.voice,
+        "duration": round(info.length, 3),
+        "bitrate": info.bitrate,
+        "sample_rate": info.sample_rate,
+        "bytes": info.bytes,
+    }
+
+
+class TextProgress:
+    """A one-line progress bar on a TTY (redrawn with ``\\r``), else a line every ~10%."""
+
+    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._last_tenth = -1
+        self._start = time.monotonic()
+
+    def __call__(self, done: int, total: int, clip_id: str) -> None:
+        if total <= 0:
+            return
+        if self.tty:
+            filled = self.width * done // total
+            bar = "#" * filled + "-" * (self.width - filled)
+            line = f"\rrendering [{bar}] {done}/{total} {clip_id[:40]:<40}"
+            self.stream.write(line + ("\n" if done == total else ""))
+            self.stream.flush()
+            return
+        tenth = 10 * done // total
+        if tenth != self._last_tenth or done == total:
+            self._last_tenth = tenth
+            elapsed = time.monotonic() - self._start
+            self.stream.write(f"rendering audio: {done}/{total} clips ({elapsed:.0f} s)\n")
+            self.stream.flush()
+
+
+def _progress_callback(progress: bool | ProgressCallback) -> ProgressCallback | None:
+    if progress is True:
+        return TextProgress()
+    if progress is False or progress is None:
+        return None
+    return progress
+
+
+def _clean_clips_dir(clips_dir: Path, keep: set[str]) -> list[str]:
+    """Delete MP3s (and leftover temp files) that no manifest entry refers to."""
+    removed = []
+    for path in sorted(clips_dir.iterdir()):
+        if path.name in keep or not path.is_file():
+            continue
+        if path.suffix == ".mp3":
+            path.unlink()
+            removed.append(path.stem)
+        elif path.name.startswith(".") and path.name.endswith(".tmp"):
+            path.unlink()
+    return removed
+
+
+def render(
+    specs: Sequence[ClipSpec],
+    audio_dir: Path,
+    engine: Engine,
+    jobs: int = 2,
+    progress: bool | ProgressCallback = True,
+) -> RenderReport:
+    """Bring ``audio_dir`` in line with ``specs``: render new or changed clips, delete others.
+
+    ``jobs`` threads synthesise at once (the first clip is rendered alone first, so an engine
+    that can't work here fails fast with :class:`EngineUnavailable`, which is re-raised). On
+    any error the manifest still records every clip finished so far, and nothing is deleted.
+    """
+    started = time.monotonic()
+    _validate(specs)
+    audio_dir = Path(audio_dir)
+    clips_dir = audio_dir / CLIPS_DIR
+    clips_dir.mkdir(parents=True, exist_ok=True)
+    old = load_manifest(audio_dir)
+    entries = dict(old)
+    report = RenderReport()
+
+    todo: list[tuple[ClipSpec, str]] = []
+    for spec in specs:
+        digest = clip_hash(spec.text, engine)
+        entry = old.get(spec.id)
+        if entry and entry.get("hash") == digest and _file_matches(audio_dir, entry):
+            report.skipped.append(spec.id)
+        else:
+            todo.append((spec, digest))
+
+    callback = _progress_callback(progress)
+    try:
+        for entry in _run(todo, clips_dir, engine, max(1, jobs), callback):
+            entries[entry["id"]] = entry
+            report.rendered.append(entry["id"])
+    except BaseException:
+        if report.rendered:  # keep what is done, whatever happened to the rest
+            write_manifest(audio_dir, entries)
+        raise
+
+    wanted = {s.id for s in specs}
+    for clip_id in sorted(set(entries) - wanted):
+        entry = entries.pop(clip_id)
+        _clip_path(audio_dir, entry).unlink(missing_ok=True)
+        report.removed.append(clip_id)
+    keep = {Path(e["file"]).name for e in entries.values()}
+    report.removed += [s for s in _clean_clips_dir(clips_dir, keep) if s not in report.removed]
+    report.manifest_path = write_manifest(audio_dir, entries)
+
+    report.total_bytes = sum(int(e["bytes"]) for e in entries.values())
+    report.total_duration = round(sum(float(e["duration"]) for e in entries.values()), 3)
+    report.elapsed = time.monotonic() - started
+    return report
+
+
+def _clip_path(audio_dir: Path, entry: dict[str, Any]) -> Path:
+    return audio_dir / str(entry.get("file", f"{CLIPS_DIR}/{entry['id']}.mp3"))
+
+
+def _file_matches(audio_dir: Path, entry: dict[str, Any]) -> bool:
+    try:
+        return _clip_path(audio_dir, entry).stat().st_size == int(entry["bytes"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return False
+
+
+def _run(
+    todo: list[tuple[ClipSpec, str]],
+    clips_dir: Path,
+    engine: Engine,
+    jobs: int,
+    progress: ProgressCallback | None,
+):
+    """Yield manifest entries as clips finish; the first clip alone, then ``jobs`` at a time."""
+    total = len(todo)
+    if not total:
+        return
+    spec, digest = todo[0]
+    yield _render_one(spec, clips_dir, engine, digest)
+    if progress:
+        progress(1, total, spec.id)
+    done = 1
+    rest = todo[1:]
+    if jobs == 1:
+        for spec, digest in rest:
+            yield _render_one(spec, clips_dir, engine, digest)
+            done += 1
+            if progress:
+                progress(done, total, spec.id)
+        return
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="render") as pool:
+        futures: dict[Future[dict[str, Any]], ClipSpec] = {
+            pool.submit(_render_one, spec, clips_dir, engine, digest): spec
+            for spec, digest in rest
+        }
+        pending = set(futures)
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                failure: BaseException | None = None
+                for future in sorted(finished, key=lambda f: futures[f].id):
+                    exc = future.exception()
+                    if exc is not None:
+                        failure = failure or exc
+                        continue
+                    yield future.result()
+                    done += 1
+                    if progress:
+                        progress(done, total, futures[future].id)
+                if failure is not None:
+                    raise failure
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+__all__ = [
+    "ClipSpec",
+    "EngineUnavailable",
+    "RenderError",
+    "RenderReport",
+    "TextProgress",
+    "clip_hash",
+    "load_manifest",
+    "render",
+    "write_manifest",
+]

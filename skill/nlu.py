@@ -1,0 +1,501 @@
+"""Resolve typed utterances against an interaction model, locally (``yoga-skill dialog``).
+
+This is a small stand-in for Alexa's language understanding, so the skill can be driven from a
+terminal with no device and no network. It reads one locale's model file from
+``interaction_models/<locale>.json`` and resolves a line of text to a :class:`Resolution`:
+
+1. Opening phrases ("open post run yoga", "ask post run yoga to ...") are recognised first.
+2. Exact match: every sample utterance is compiled to a regular expression in which each
+   ``{slot}`` matches the values of its type (custom values and synonyms, numbers, ordinals).
+3. Carrier match: a sample whose custom slot holds words that are not a value of the type (such
+   as "go to headstand") still gives its intent, with the slot unmatched, as Alexa does.
+4. Tolerant match: failing those, samples are scored by the overlap of their content words with
+   the utterance's (stop words removed, light stemming), and the best one above a threshold wins,
+   so natural phrasings beyond the samples resolve.
+5. Anything else is ``AMAZON.FallbackIntent``.
+
+Built-in intents resolve through the samples the model gives them, so there is no separate table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import skill
+
+MODELS_DIR = Path(skill.__file__).parent.parent / "interaction_models"
+DEFAULT_LOCALE = "en-GB"
+FALLBACK_INTENT = "AMAZON.FallbackIntent"
+NUMBER = "AMAZON.NUMBER"
+ORDINAL = "AMAZON.Ordinal"
+
+#: Best overlap score (0..1) a tolerant match needs to be accepted.
+FUZZY_THRESHOLD = 0.6
+
+Kind = Literal["launch", "intent"]
+
+
+@dataclass(frozen=True)
+class ResolvedSlot:
+    """One filled slot.
+
+    ``value`` is the words heard. ``id`` is the value id for a custom type (``None`` when the
+    words are not a value of the type), or the number as digits for AMAZON.NUMBER and
+    AMAZON.Ordinal ("three" -> "3", "third" -> "3").
+    """
+
+    name: str
+    value: str
+    id: str | None
+    matched: bool
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What an utterance means: a launch, or an intent with its filled slots (only filled ones)."""
+
+    kind: Kind
+    intent: str | None = None
+    slots: dict[str, ResolvedSlot] = field(default_factory=dict, hash=False)
+
+
+# ---------------------------------------------------------------- normalisation
+
+_LEADING_FILLERS = frozenset({"alexa", "please", "um", "uh", "erm", "er", "ok", "okay", "hey"})
+_TRAILING_FILLERS = frozenset({"please", "thanks"})
+_DISFLUENCIES = frozenset({"um", "uh", "erm", "er"})
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
+_NOT_WORD = re.compile(r"[^a-z0-9' ]+")
+_STRAY_APOSTROPHE = re.compile(r"(?<![a-z0-9])'+|'+(?![a-z0-9])")
+
+
+def _clean(text: str) -> list[str]:
+    text = _NOT_WORD.sub(" ", text.translate(_QUOTES).lower())
+    return _STRAY_APOSTROPHE.sub(" ", text).split()
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation out (apostrophes kept), spaces folded, filler words dropped.
+
+    A leading "alexa", "please", "um", "ok", "okay" and a trailing "please", "thanks" or
+    "thank you" go, but never the last word left ("okay" alone stays "okay").
+    """
+    words = [w for w in _clean(text) if w not in _DISFLUENCIES] or _clean(text)
+    changed = True
+    while changed:
+        changed = False
+        if len(words) > 1 and words[0] in _LEADING_FILLERS:
+            words.pop(0)
+            changed = True
+        if len(words) > 1 and words[-1] in _TRAILING_FILLERS:
+            words.pop()
+            changed = True
+        if len(words) > 2 and words[-2:] == ["thank", "you"]:
+            del words[-2:]
+            changed = True
+    return " ".join(words)
+
+
+# ---------------------------------------------------------------- numbers and ordinals
+
+_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_ORDINAL_UNITS = ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth"]
+_ORDINAL_TENS = ["twentieth", "thirtieth"]
+
+
+def _number_words() -> dict[str, int]:
+    words = {w: n for n, w in enumerate(_UNITS)}
+    for i, tens in enumerate(_TENS):
+        base = 20 + 10 * i
+        words[tens] = base
+        for unit in range(1, 10):
+            words[f"{tens} {_UNITS[unit]}"] = base + unit
+    words["a hundred"] = words["one hundred"] = words["hundred"] = 100
+    return words
+
+
+def _ordinal_words() -> dict[str, int]:
+    words = {w: n for n, w in enumerate(_ORDINAL_UNITS) if n}
+    words["twentieth"], words["thirtieth"] = 20, 30
+    for unit in range(1, 10):
+        words[f"twenty {_ORDINAL_UNITS[unit]}"] = 20 + unit
+    words["thirty first"] = 31
+    return words
+
+
+NUMBER_WORDS: Mapping[str, int] = _number_words()
+ORDINAL_WORDS: Mapping[str, int] = _ordinal_words()
+
+
+def _alternation(phrases: Iterable[str]) -> str:
+    """A regex alternation of whole phrases, longest first."""
+    ordered = sorted(set(phrases), key=lambda p: (-len(p), p))
+    return "|".join(re.escape(p) for p in ordered)
+
+
+_NUMBER_PATTERN = rf"(?:\d+|{_alternation(NUMBER_WORDS)})"
+_ORDINAL_PATTERN = rf"(?:\d+(?:st|nd|rd|th)|{_alternation(ORDINAL_WORDS)})"
+
+
+def _number_id(words: str) -> str:
+    return str(int(words)) if words.isdigit() else str(NUMBER_WORDS[words])
+
+
+def _ordinal_id(words: str) -> str:
+    if words[:1].isdigit():
+        return str(int(words[:-2]))
+    return str(ORDINAL_WORDS[words])
+
+
+# ---------------------------------------------------------------- content words
+
+_STOP_WORDS = frozenset(
+    ["a", "an", "the", "to", "of", "on", "in", "at", "for", "with", "and", "or", "but", "is", "am", "are", "was", "were", "be", "been", "being", "i", "i'm", "im", "i'd", "id", "i'll", "i've", "me", "my", "mine", "myself", "you", "you're", "your", "yours", "we", "we're", "we'll", "us", "our", "it", "it's", "its", "this", "that", "that's", "these", "those", "there", "there's", "here", "do", "does", "did", "can", "could", "would", "will", "should", "shall", "may", "might", "must", "please", "just", "now", "so", "then", "um", "uh", "er", "erm", "like", "want", "wanna", "gonna", "need", "tell", "let", "let's", "lets", "some", "any", "what", "what's", "whats", "get", "got", "have", "has", "had", "really", "very", "quite", "bit", "okay", "ok", "alright", "thanks", "thank", "hey", "alexa", "if", "as", "by", "one", "mate"]
+)
+_ARTICLES = ("the ", "a ", "an ", "my ")
+
+
+def _stem(word: str) -> str:
+    """A very light stemmer: plurals, -ing, -ed, final e ("stretches" -> "stretch")."""
+    if word.endswith("'s"):
+        word = word[:-2]
+    word = word.replace("'", "")
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            if word[-1] == word[-2] and word[-1] not in "ls":
+                word = word[:-1]
+            break
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith(("ches", "shes", "sses", "xes")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        word = word[:-1]
+    if word.endswith("e") and len(word) > 3:
+        word = word[:-1]
+    return word
+
+
+def _content(words: Iterable[str]) -> frozenset[str]:
+    return frozenset(_stem(w) for w in words if w not in _STOP_WORDS)
+
+
+# ---------------------------------------------------------------- compiled model
+
+_SLOT = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+
+@dataclass(frozen=True)
+class _SlotType:
+    name: str
+    pattern: str  # alternation of all the phrases of the type
+    ids: Mapping[str, str]  # normalised phrase -> id (custom) ; empty for built-ins
+    custom: bool
+    size: int  # number of values (custom), for ranking carrier matches
+
+    def resolve(self, words: str) -> str | None:
+        if self.name == NUMBER:
+            return _number_id(words)
+        if self.name == ORDINAL:
+            return _ordinal_id(words)
+        return self.ids.get(words)
+
+
+@dataclass(frozen=True)
+class _Sample:
+    intent: str
+    text: str
+    order: int
+    slots: tuple[tuple[str, _SlotType], ...]  # in the order they appear; group i is "s{i}"
+    literal_words: int
+    literal_content: frozenset[str]
+    exact: re.Pattern[str] | None
+    carrier: re.Pattern[str] | None
+
+
+def _read_model(source: Mapping[str, Any] | str | os.PathLike[str]) -> Mapping[str, Any]:
+    if isinstance(source, Mapping):
+        return source
+    return json.loads(Path(source).read_text(encoding="utf-8"))
+
+
+class Resolver:
+    """Resolves text against one locale's interaction model. Build once; :meth:`resolve` is fast."""
+
+    def __init__(
+        self,
+        model: Mapping[str, Any] | str | os.PathLike[str],
+        *,
+        locale: str | None = None,
+    ) -> None:
+        """``model``: a model file's path, or its parsed JSON (``{"interactionModel": ...}``)."""
+        if locale is None and not isinstance(model, Mapping):
+            locale = Path(model).stem
+        self.locale = locale
+        language = _read_model(model)["interactionModel"]["languageModel"]
+        self.invocation_name: str = normalise(language["invocationName"])
+        self._types = self._compile_types(language.get("types", []))
+        self.intents: tuple[str, ...] = tuple(i["name"] for i in language["intents"])
+        self._slot_types: dict[str, dict[str, str]] = {
+            i["name"]: {s["name"]: s["type"] for s in i.get("slots", [])}
+            for i in language["intents"]
+        }
+        self._literal: dict[str, str] = {}
+        self._samples: list[_Sample] = []
+        vocabulary: set[str] = set()
+        for intent in language["intents"]:
+            declared = self._slot_types[intent["name"]]
+            for text in intent.get("samples", []):
+                sample = self._compile_sample(intent["name"], text, declared, len(self._samples))
+                vocabulary |= sample.literal_content
+                if not sample.slots:
+                    self._literal.setdefault(" ".join(_clean(text)), intent["name"])
+                self._samples.append(sample)
+        self._vocabulary = frozenset(vocabulary)
+        owners: dict[str, set[str]] = {}
+        for sample in self._samples:
+            for word in sample.literal_content:
+                owners.setdefault(word, set()).add(sample.intent)
+        self._unique_words = frozenset(w for w, intents in owners.items() if len(intents) == 1)
+        self._slotted = [s for s in self._samples if s.slots]
+        self._carriers = sorted(
+            (s for s in self._slotted if s.carrier is not None),
+            key=lambda s: (
+                -len(s.literal_content),
+                -s.literal_words,
+                -max(t.size for _, t in s.slots),
+                s.order,
+            ),
+        )
+        used = {t.name: t for s in self._slotted for _, t in s.slots}
+        self._finders = {
+            name: re.compile(rf"(?<![a-z0-9'])(?:{t.pattern})(?![a-z0-9'])")
+            for name, t in used.items()
+        }
+        launch_verbs = "open|start|launch|begin|play|load|run|use"
+        name = re.escape(self.invocation_name)
+        self._launch = re.compile(rf"(?:(?:{launch_verbs}) )?(?:the )?{name}(?: skill)?")
+        self._ask = re.compile(
+            rf"(?:(?:ask|tell|use) (?:the )?{name}(?: (?:to|for|about|that|if|whether))?"
+            rf"|(?:{launch_verbs}) (?:the )?{name} and(?: then)?) (?P<rest>.+)"
+        )
+
+    @classmethod
+    def for_locale(cls, locale: str = DEFAULT_LOCALE, models_dir: Path | None = None) -> Resolver:
+        """The resolver for ``interaction_models/<locale>.json`` next to the package."""
+        path = (models_dir or MODELS_DIR) / f"{locale}.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"no interaction model for locale {locale!r}: {path}")
+        return cls(path, locale=locale)
+
+    def slot_type(self, intent: str, slot: str) -> str | None:
+        """The type of ``slot`` on ``intent`` ("PoseType", "AMAZON.NUMBER"), or None if undeclared."""
+        return self._slot_types.get(intent, {}).get(slot)
+
+    # ------------------------------------------------------------ construction
+
+    @staticmethod
+    def _compile_types(types: Iterable[Mapping[str, Any]]) -> dict[str, _SlotType]:
+        compiled = {
+            NUMBER: _SlotType(NUMBER, _NUMBER_PATTERN, {}, False, 0),
+            ORDINAL: _SlotType(ORDINAL, _ORDINAL_PATTERN, {}, False, 0),
+        }
+        for slot_type in types:
+            ids: dict[str, str] = {}
+            for value in slot_type.get("values", []):
+                name = value["name"]
+                ident = value.get("id") or name["value"]
+                for phrase in (name["value"], *name.get("synonyms", [])):
+                    ids.setdefault(normalise(phrase), ident)
+            ids.pop("", None)
+            compiled[slot_type["name"]] = _SlotType(
+                slot_type["name"], _alternation(ids), ids, True, len(slot_type.get("values", []))
+            )
+        return compiled
+
+    def _compile_sample(
+        self, intent: str, text: str, declared: Mapping[str, str], order: int
+    ) -> _Sample:
+        exact: list[str] = []
+        loose: list[str] = []
+        slots: list[tuple[str, _SlotType]] = []
+        literal: list[str] = []
+        for token in text.split():
+            match = _SLOT.match(token)
+            if match is None:
+                words = _clean(token)
+                literal.extend(words)
+                exact.extend(re.escape(w) for w in words)
+                loose.extend(re.escape(w) for w in words)
+                continue
+            slot_name = match.group(1)
+            if slot_name not in declared:
+                raise ValueError(f"{intent}: sample {text!r} uses undeclared slot {{{slot_name}}}")
+            type_name = declared[slot_name]
+            if type_name not in self._types:
+                if type_name.startswith("AMAZON."):
+                    raise ValueError(f"{intent}: built-in slot type {type_name} not supported")
+                raise ValueError(f"{intent}: slot {slot_name} has undefined type {type_name}")
+            slot_type = self._types[type_name]
+            group = f"s{len(slots)}"
+            slots.append((slot_name, slot_type))
+            if slot_type.custom:
+                article = r"(?:(?:the|a|an|my) )?"
+                exact.append(rf"{article}(?P<{group}>{slot_type.pattern})")
+                loose.append(rf"{article}(?P<{group}>[a-z0-9'][a-z0-9' ]*?)")
+            else:
+                exact.append(rf"(?P<{group}>{slot_type.pattern})")
+                loose.append(rf"(?P<{group}>{slot_type.pattern})")
+        has_custom = any(t.custom for _, t in slots)
+        return _Sample(
+            intent=intent,
+            text=text,
+            order=order,
+            slots=tuple(slots),
+            literal_words=len(literal),
+            literal_content=_content(literal),
+            exact=re.compile(" ".join(exact)) if slots else None,
+            carrier=re.compile(" ".join(loose)) if has_custom and literal else None,
+        )
+
+    # ------------------------------------------------------------ resolving
+
+    def resolve(self, utterance: str) -> Resolution:
+        """What ``utterance`` means in this model; unknown text gives AMAZON.FallbackIntent."""
+        text = normalise(utterance)
+        if self._launch.fullmatch(text):
+            return Resolution("launch")
+        ask = self._ask.fullmatch(text)
+        if ask is not None:
+            text = normalise(ask.group("rest"))
+        return self._resolve_intent(text)
+
+    def _resolve_intent(self, text: str) -> Resolution:
+        if not text:
+            return Resolution("intent", FALLBACK_INTENT)
+        intent = self._literal.get(text)
+        if intent is not None:
+            return Resolution("intent", intent)
+        exact = self._exact(text)
+        if exact is not None:
+            return exact
+        carrier, suspicious = self._carrier(text)
+        if carrier is not None and not suspicious:
+            return carrier
+        fuzzy = self._fuzzy(text)
+        if fuzzy is not None:
+            return fuzzy
+        return carrier or Resolution("intent", FALLBACK_INTENT)
+
+    def _exact(self, text: str) -> Resolution | None:
+        best: tuple[tuple[int, int], _Sample, re.Match[str]] | None = None
+        for sample in self._slotted:
+            assert sample.exact is not None
+            match = sample.exact.fullmatch(text)
+            if match is not None:
+                rank = (-sample.literal_words, sample.order)
+                if best is None or rank < best[0]:
+                    best = (rank, sample, match)
+        if best is None:
+            return None
+        _, sample, match = best
+        slots = {}
+        for i, (name, slot_type) in enumerate(sample.slots):
+            words = match.group(f"s{i}")
+            slots[name] = ResolvedSlot(name, words, slot_type.resolve(words), True)
+        return Resolution("intent", sample.intent, slots)
+
+    def _carrier(self, text: str) -> tuple[Resolution | None, bool]:
+        """A sample's carrier phrase around words that are not a value of its custom slot.
+
+        Returns the resolution and whether it is suspicious: the slot's words include words the
+        samples use, so the tolerant match is asked first ("let's do the other side").
+        """
+        for sample in self._carriers:
+            assert sample.carrier is not None
+            match = sample.carrier.fullmatch(text)
+            if match is None:
+                continue
+            slots = {}
+            suspicious = False
+            plausible = True
+            for i, (name, slot_type) in enumerate(sample.slots):
+                words = match.group(f"s{i}")
+                if not slot_type.custom:
+                    slots[name] = ResolvedSlot(name, words, slot_type.resolve(words), True)
+                    continue
+                first = words.split()[0]
+                if first in _STOP_WORDS:
+                    plausible = False  # "do you know ..." is not the name of a pose
+                    break
+                ident = slot_type.ids.get(words)
+                slots[name] = ResolvedSlot(name, words, ident, ident is not None)
+                suspicious = suspicious or bool(_content(words.split()) & self._vocabulary)
+            if plausible:
+                return Resolution("intent", sample.intent, slots), suspicious
+        return None, False
+
+    def _distinctive(self, sample: _Sample, words: frozenset[str]) -> bool:
+        """Whether the sample shares a word with ``words`` that only its intent uses."""
+        return bool(sample.literal_content & words & self._unique_words)
+
+    def _fuzzy(self, text: str) -> Resolution | None:
+        words = text.split()
+        found: dict[str, tuple[str, int, int]] = {}
+        for type_name, finder in self._finders.items():
+            for match in finder.finditer(text):
+                if type_name == NUMBER and _is_pronoun_one(text, match):
+                    continue  # "each one", "this one": not a number
+                found[type_name] = (match.group(0), match.start(), match.end())
+                break
+        whole = _content(words)
+        best: tuple[float, int, int] | None = None
+        best_sample: _Sample | None = None
+        best_slots: dict[str, ResolvedSlot] = {}
+        for sample in self._samples:
+            remaining = whole
+            slots: dict[str, ResolvedSlot] = {}
+            for name, slot_type in sample.slots:
+                hit = found.get(slot_type.name)
+                if hit is None:
+                    continue
+                phrase, start, end = hit
+                remaining = remaining - _content(text[start:end].split())
+                slots[name] = ResolvedSlot(name, phrase, slot_type.resolve(phrase), True)
+            shared = len(sample.literal_content & remaining) + len(slots)
+            if not shared:
+                continue
+            recall = shared / (len(sample.literal_content) + len(sample.slots))
+            precision = shared / (len(remaining) + len(slots))
+            if recall < 1 and shared < 2 and not self._distinctive(sample, remaining):
+                continue  # one common word with a longer sample is chance ("what time is it")
+            score = 2 * recall * precision / (recall + precision)
+            rank = (score, shared, -sample.order)
+            if best is None or rank > best:
+                best, best_sample, best_slots = rank, sample, slots
+        if best is None or best_sample is None or best[0] < FUZZY_THRESHOLD:
+            return None
+        return Resolution("intent", best_sample.intent, best_slots)
+
+
+_DETERMINERS = frozenset("this that each every the next other last which any no another".split())
+
+
+def _is_pronoun_one(text: str, match: re.Match[str]) -> bool:
+    if match.group(0) != "one":
+        return False
+    before = text[: match.start()].split()
+    return bool(before) and before[-1] in _DETERMINERS
+
+
+def available_locales(models_dir: Path | None = None) -> tuple[str, ...]:
+    """The locales that have a model file, sorted."""
+    return tuple(sorted(p.stem for p in (models_dir or MODELS_DIR).glob("*.json")))

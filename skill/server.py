@@ -1,0 +1,71 @@
+"""``yoga-skill serve``: the webhook on gunicorn, a pre-forking production WSGI server."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from skill import logs
+from skill.webhook import WebhookConfig, create_app
+
+log = logging.getLogger(__name__)
+
+DEV_WARNING = (
+    "DEVELOPMENT MODE: Alexa request verification is OFF and the server listens on loopback "
+    "only. Never expose this to the internet."
+)
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self.application
+
+
+def serve(host: str, port: int, workers: int, threads: int = 4, dev: bool = False) -> None:
+    logs.configure()
+    if dev:
+        log.warning(DEV_WARNING)
+        host = "127.0.0.1" if host not in ("127.0.0.1", "localhost", "::1") else host
+    config = WebhookConfig.from_env(dev=dev)
+    if not config.verify and not dev:
+        log.warning("YOGA_VERIFY is off: requests are not checked to come from Alexa")
+    app = create_app(config)
+    options = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "preload_app": True,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "info",
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "proc_name": "yoga-skill",
+    }
+    log.info(
+        "serving",
+        extra={
+            "fields": {
+                "bind": options["bind"],
+                "workers": workers,
+                "verify": config.verify,
+                "pid": os.getpid(),
+            }
+        },
+    )
+    _Gunicorn(app, options).run()

@@ -1,0 +1,173 @@
+"""The Flask webhook Alexa calls: ``POST /alexa``, ``GET /healthz`` and the clips under ``/audio/``.
+
+Every request to ``/alexa`` is verified as Alexa requires (unless verification is turned off for
+local development), parsed, and dispatched through the one skill object. Bad input gets a 400
+with a short reason; nothing the caller sends can produce a traceback in the response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ask_sdk_core.skill import CustomSkill
+from flask import Flask, Response, request, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+from skill.dispatch import BadEnvelope, dispatch
+from skill.verification import RequestVerifier, VerificationError, verify_application_id
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("skill.access")
+
+MAX_BODY_BYTES = 128 * 1024
+"""Alexa's requests are a few kilobytes; anything far larger is not from Alexa."""
+AUDIO_DIR = Path(__file__).resolve().parent.parent / "audio"
+AUDIO_MAX_AGE = 7 * 24 * 3600
+
+
+@dataclass
+class WebhookConfig:
+    verify: bool = True
+    skill_id: str | None = None
+    audio_dir: Path | None = AUDIO_DIR
+    max_body_bytes: int = MAX_BODY_BYTES
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, dev: bool = False
+    ) -> WebhookConfig:
+        env = dict(os.environ if environ is None else environ)
+        verify_flag = env.get("YOGA_VERIFY", "").strip().lower()
+        verify = not dev and verify_flag not in {"0", "false", "no", "off"}
+        return cls(verify=verify, skill_id=env.get("YOGA_SKILL_ID") or None, environ=env)
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status=status,
+        mimetype="application/json",
+    )
+
+
+def _summary(envelope: Any) -> dict[str, Any]:
+    """What the access log may say about a request: never the raw user id."""
+    if not isinstance(envelope, dict):
+        return {}
+    req = envelope.get("request") if isinstance(envelope.get("request"), dict) else {}
+    intent = req.get("intent") if isinstance(req.get("intent"), dict) else {}
+    system = (
+        (envelope.get("context") or {}).get("System")
+        if isinstance(envelope.get("context"), dict)
+        else None
+    )
+    user = ((system or {}).get("user") or {}).get("userId") if isinstance(system, dict) else None
+    out = {
+        "request_id": req.get("requestId"),
+        "type": req.get("type"),
+        "intent": intent.get("name"),
+    }
+    if isinstance(user, str):
+        out["user"] = hashlib.sha256(user.encode()).hexdigest()[:12]
+    return out
+
+
+def create_app(
+    config: WebhookConfig | None = None,
+    *,
+    skill: CustomSkill | None = None,
+    verifier: RequestVerifier | None = None,
+) -> Flask:
+    """The webhook application. ``skill`` and ``verifier`` default to the environment's."""
+    config = config or WebhookConfig.from_env()
+    if skill is None:
+        from skill.skill_factory import skill_from_env
+
+        skill = skill_from_env(config.environ)
+    if config.verify and verifier is None:
+        verifier = RequestVerifier.from_env(config.environ)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.extensions["yoga_skill"] = skill
+
+    def reject(reason: str, status: int = 400) -> Response:
+        return _json({"error": reason}, status)
+
+    @app.post("/alexa")
+    def alexa() -> Response:
+        if request.content_length is not None and request.content_length > config.max_body_bytes:
+            return reject("request body too large")
+        raw = request.get_data(cache=False)
+        if len(raw) > config.max_body_bytes:
+            return reject("request body too large")
+        try:
+            envelope = json.loads(raw)
+        except (UnicodeDecodeError, ValueError):
+            return reject("request body is not JSON")
+        request.environ["yoga.summary"] = _summary(envelope)
+        if not isinstance(envelope, dict):
+            return reject("request body is not an Alexa request envelope")
+        try:
+            if verifier is not None:
+                verifier.verify(request.headers, raw, envelope)
+            elif config.skill_id:
+                verify_application_id(envelope, config.skill_id)
+        except VerificationError as exc:
+            return reject(f"request not verified: {exc}")
+        try:
+            return _json(dispatch(skill, envelope))
+        except BadEnvelope as exc:
+            return reject(str(exc))
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return _json({"status": "ok", "verify": config.verify})
+
+    if config.audio_dir is not None:
+        audio_dir = config.audio_dir
+
+        @app.get("/audio/<path:name>")
+        def audio(name: str) -> Response:
+            response = send_from_directory(audio_dir, name, max_age=AUDIO_MAX_AGE)
+            response.headers["Cache-Control"] = f"public, max-age={AUDIO_MAX_AGE}, immutable"
+            response.headers["Access-Control-Allow-Origin"] = "*"
+            return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        status = exc.code or 400
+        if status == 413:
+            status = 400
+        return reject(exc.description or exc.name, status)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        log.error("request failed", exc_info=exc)
+        return reject("request could not be handled", 400)
+
+    @app.before_request
+    def start_timer() -> None:
+        request.environ["yoga.start"] = time.perf_counter()
+
+    @app.after_request
+    def log_request(response: Response) -> Response:
+        if request.path == "/alexa" and access_log.isEnabledFor(logging.INFO):
+            started = request.environ.get("yoga.start", time.perf_counter())
+            record = {
+                **request.environ.get("yoga.summary", {}),
+                "status": response.status_code,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+            access_log.info("request", extra={"fields": record})
+        return response
+
+    return app
