@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench audio clean
+.PHONY: run test lint format bench audio clean build-YogaFunction
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,20 @@ bench: $(STAMP)
 
 audio: $(STAMP)
 	$(BIN)/yoga-skill render-audio
+
+# `sam build` (template.yaml, BuildMethod: makefile) runs this with ARTIFACTS_DIR set: the skill
+# package (code, routines and prompts; no caches) plus requirements-lambda.txt installed for the
+# Lambda runtime (Python 3.12 on arm64) whatever the build machine is.
+LAMBDA_PIP_PLATFORM ?= --platform manylinux2014_aarch64 --implementation cp --python-version 3.12 --only-binary=:all:
+
+build-YogaFunction:
+	test -n "$(ARTIFACTS_DIR)"
+	mkdir -p "$(ARTIFACTS_DIR)"
+	rm -rf "$(ARTIFACTS_DIR)/skill"
+	find skill -name __pycache__ -prune -o -type f \( -name '*.py' -o -name '*.yaml' -o -name py.typed \) -print \
+		| tar -cf - -T - | tar -xf - -C "$(ARTIFACTS_DIR)"
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile --upgrade \
+		--target "$(ARTIFACTS_DIR)" $(LAMBDA_PIP_PLATFORM) -r requirements-lambda.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

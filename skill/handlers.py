@@ -95,9 +95,9 @@ class SkillContext:
         self.save(handler_input, state_dict)
         narrator = self.narrator(get_locale(handler_input))
         builder = handler_input.response_builder
-        builder.speak(to_ssml(narrator.lines(turn.says), self.clips))
+        builder.speak(to_ssml(narrator.blocks(turn.says), self.clips))
         if turn.reprompt and not turn.end_session:
-            builder.ask(to_ssml(narrator.lines(turn.reprompt), self.clips))
+            builder.ask(to_ssml(narrator.blocks(turn.reprompt), self.clips))
         builder.set_should_end_session(turn.end_session)
         return builder.response
 
@@ -278,9 +278,9 @@ class CatchAllExceptionHandler(AbstractExceptionHandler):
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
         log.error("handler failed", exc_info=exception)
         narrator = self.ctx.narrator(_safe_locale(handler_input))
-        speech = to_ssml(narrator.lines([Say("error")]))
+        speech = to_ssml(narrator.blocks([Say("error")]))
         builder = handler_input.response_builder
-        builder.speak(speech).ask(to_ssml(narrator.lines([Say("fallback")])))
+        builder.speak(speech).ask(to_ssml(narrator.blocks([Say("fallback")])))
         builder.set_should_end_session(False)
         return builder.response
 

@@ -26,8 +26,6 @@ PAUSE_AFTER_INTRO = 700
 PAUSE_AFTER_STEP = 2500
 PAUSE_BREATH_IN = 3000
 PAUSE_BREATH_OUT = 4000
-PAUSE_RELAX_IN = 4000
-PAUSE_RELAX_OUT = 6000
 PAUSE_FLOW_CUE = 1500
 PAUSE_SHORT = 400
 
@@ -37,6 +35,14 @@ class Line:
     id: str
     text: str
     pause_ms: int = 0
+
+
+Block = tuple[Line, ...]
+
+
+def block_id(block: Block) -> str:
+    """The clip id of a block: its line's id, or the first and last line ids joined by ~."""
+    return block[0].id if len(block) == 1 else f"{block[0].id}~{block[-1].id}"
 
 
 class PromptError(KeyError):
@@ -92,10 +98,26 @@ class Narrator:
         return self.prompt("on_side", side=self.side_word(side)) if side else ""
 
     def lines(self, says: Iterable[Say]) -> list[Line]:
-        out: list[Line] = []
+        return [line for block in self.blocks(says) for line in block]
+
+    def blocks(self, says: Iterable[Say]) -> list[Block]:
+        """The lines grouped as they are prerendered: a pose's introduction with its steps, a
+        whole hold, a flow pose with its cues; anything else on its own."""
+        out: list[list[Line]] = []
+        head = ""
         for say in says:
-            out.extend(self._render(say))
-        return out
+            lines = list(self._render(say))
+            if not lines:
+                continue
+            joins = (say.key == "step" and head in ("intro", "intro_side", "step")) or (
+                say.key == "flow" and head == "flow_pose"
+            )
+            if joins and out:
+                out[-1].extend(lines)
+            else:
+                out.append(lines)
+                head = say.key
+        return [tuple(block) for block in out]
 
     # ------------------------------------------------------------------ rendering
 
@@ -106,12 +128,9 @@ class Narrator:
         side = str(p.get("side", ""))
         if key == "welcome":
             yield Line("welcome", self.routine.welcome, PAUSE_SHORT)
-            mode_key = f"welcome_{p['mode']}"
-            yield Line(
-                f"{mode_key}.{p['breaths']}",
-                self.prompt(mode_key, breaths=p["breaths"]),
-                PAUSE_SHORT,
-            )
+            yield self._prompt_line(f"welcome_{p['mode']}", p, PAUSE_SHORT)
+        elif key == "relax":
+            yield Line("relax_start", self.prompt("relax_start"), int(p["seconds"]) * 1000)
         elif key == "intro" and part:
             yield Line(
                 f"intro.{part.id}",
@@ -129,7 +148,7 @@ class Narrator:
         elif key == "step" and part:
             yield self.step_line(part, int(p["step"]), side, bool(p.get("last")))
         elif key == "hold":
-            yield from self.hold_lines(int(p["breaths"]), relax=bool(p.get("relax")))
+            yield from self.hold_lines(int(p["breaths"]))
         elif key == "tip" and part and part.tip:
             yield Line(f"tip.{part.id}", self.prompt("tip", tip=part.tip), PAUSE_SHORT)
         elif key == "targets" and part:
@@ -174,12 +193,12 @@ class Narrator:
         else:
             yield self._prompt_line(key, p)
 
-    def _prompt_line(self, key: str, params: Mapping[str, Any]) -> Line:
+    def _prompt_line(self, key: str, params: Mapping[str, Any], pause_ms: int = 0) -> Line:
         """A plain prompt; its id carries only the values its text uses, so clips can be listed."""
         template = str(self.prompts.get(key, ""))
         used = [name for _, name, _, _ in Formatter().parse(template) if name]
         ident = ".".join([key, *(str(params[name]) for name in used if name in params)])
-        return Line(ident, self.prompt(key, **params))
+        return Line(ident, self.prompt(key, **params), pause_ms)
 
     def _targets(self, part: Part) -> Line:
         areas = join_words(a[0].lower() + a[1:] for a in part.target_areas)
@@ -195,23 +214,14 @@ class Narrator:
             PAUSE_AFTER_STEP,
         )
 
-    def hold_lines(self, breaths: int, relax: bool = False) -> Iterator[Line]:
-        prefix = "relax" if relax else "breath"
-        if relax:
-            yield Line(
-                f"relax_start.{breaths}", self.prompt("relax_start", count=breaths), PAUSE_SHORT
-            )
-        elif breaths == 1:
+    def hold_lines(self, breaths: int) -> Iterator[Line]:
+        if breaths == 1:
             yield Line("hold_start_one", self.prompt("hold_start_one"), PAUSE_SHORT)
         else:
             yield Line(
                 f"hold_start.{breaths}", self.prompt("hold_start", count=breaths), PAUSE_SHORT
             )
-        pause_in, pause_out = (
-            (PAUSE_RELAX_IN, PAUSE_RELAX_OUT) if relax else (PAUSE_BREATH_IN, PAUSE_BREATH_OUT)
-        )
         for _ in range(breaths):
-            yield Line(f"{prefix}_in", self.prompt(f"{prefix}_in"), pause_in)
-            yield Line(f"{prefix}_out", self.prompt(f"{prefix}_out"), pause_out)
-        end = "relax_end" if relax else "hold_end"
-        yield Line(end, self.prompt(end), PAUSE_SHORT)
+            yield Line("breath_in", self.prompt("breath_in"), PAUSE_BREATH_IN)
+            yield Line("breath_out", self.prompt("breath_out"), PAUSE_BREATH_OUT)
+        yield Line("hold_end", self.prompt("hold_end"), PAUSE_SHORT)

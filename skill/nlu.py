@@ -104,10 +104,21 @@ def normalise(text: str) -> str:
 
 # ---------------------------------------------------------------- numbers and ordinals
 
-_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
-_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
-_ORDINAL_UNITS = ["zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth"]
-_ORDINAL_TENS = ["twentieth", "thirtieth"]
+
+def _split(text: str) -> tuple[str, ...]:
+    """Words of a string constant (keeps long word lists on a few lines)."""
+    return tuple(text.split())
+
+
+_UNITS = _split(
+    """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
+    fifteen sixteen seventeen eighteen nineteen"""
+)
+_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+_ORDINAL_UNITS = _split(
+    """zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth
+    thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth"""
+)
 
 
 def _number_words() -> dict[str, int]:
@@ -156,10 +167,20 @@ def _ordinal_id(words: str) -> str:
 
 # ---------------------------------------------------------------- content words
 
+
 _STOP_WORDS = frozenset(
-    ["a", "an", "the", "to", "of", "on", "in", "at", "for", "with", "and", "or", "but", "is", "am", "are", "was", "were", "be", "been", "being", "i", "i'm", "im", "i'd", "id", "i'll", "i've", "me", "my", "mine", "myself", "you", "you're", "your", "yours", "we", "we're", "we'll", "us", "our", "it", "it's", "its", "this", "that", "that's", "these", "those", "there", "there's", "here", "do", "does", "did", "can", "could", "would", "will", "should", "shall", "may", "might", "must", "please", "just", "now", "so", "then", "um", "uh", "er", "erm", "like", "want", "wanna", "gonna", "need", "tell", "let", "let's", "lets", "some", "any", "what", "what's", "whats", "get", "got", "have", "has", "had", "really", "very", "quite", "bit", "okay", "ok", "alright", "thanks", "thank", "hey", "alexa", "if", "as", "by", "one", "mate"]
+    _split(
+        """
+    a an the to of on in at for with and or but is am are was were be been being
+    i i'm im i'd id i'll i've me my mine myself you you're your yours we we're we'll us our
+    it it's its this that that's these those there there's here
+    do does did can could would will should shall may might must
+    please just now so then um uh er erm like want wanna gonna need tell let let's lets
+    some any what what's whats get got have has had really very quite bit
+    okay ok alright thanks thank hey alexa if as by one mate
+    """
+    )
 )
-_ARTICLES = ("the ", "a ", "an ", "my ")
 
 
 def _stem(word: str) -> str:
@@ -200,6 +221,7 @@ class _SlotType:
     ids: Mapping[str, str]  # normalised phrase -> id (custom) ; empty for built-ins
     custom: bool
     size: int  # number of values (custom), for ranking carrier matches
+    words: frozenset[str] = frozenset()  # content words of the values ("pose", "side", ...)
 
     def resolve(self, words: str) -> str | None:
         if self.name == NUMBER:
@@ -282,7 +304,9 @@ class Resolver:
         }
         launch_verbs = "open|start|launch|begin|play|load|run|use"
         name = re.escape(self.invocation_name)
-        self._launch = re.compile(rf"(?:(?:{launch_verbs}) )?(?:the )?{name}(?: skill)?")
+        self._launch = re.compile(
+            rf"(?:(?:{launch_verbs}|ask|tell|talk to|speak to) )?(?:the )?{name}(?: skill)?"
+        )
         self._ask = re.compile(
             rf"(?:(?:ask|tell|use) (?:the )?{name}(?: (?:to|for|about|that|if|whether))?"
             rf"|(?:{launch_verbs}) (?:the )?{name} and(?: then)?) (?P<rest>.+)"
@@ -297,7 +321,7 @@ class Resolver:
         return cls(path, locale=locale)
 
     def slot_type(self, intent: str, slot: str) -> str | None:
-        """The type of ``slot`` on ``intent`` ("PoseType", "AMAZON.NUMBER"), or None if undeclared."""
+        """The type of a slot ("PoseType", "AMAZON.NUMBER"), or None if it isn't declared."""
         return self._slot_types.get(intent, {}).get(slot)
 
     # ------------------------------------------------------------ construction
@@ -317,7 +341,12 @@ class Resolver:
                     ids.setdefault(normalise(phrase), ident)
             ids.pop("", None)
             compiled[slot_type["name"]] = _SlotType(
-                slot_type["name"], _alternation(ids), ids, True, len(slot_type.get("values", []))
+                name=slot_type["name"],
+                pattern=_alternation(ids),
+                ids=ids,
+                custom=True,
+                size=len(slot_type.get("values", [])),
+                words=_content(word for phrase in ids for word in phrase.split()),
             )
         return compiled
 
@@ -438,7 +467,8 @@ class Resolver:
                     break
                 ident = slot_type.ids.get(words)
                 slots[name] = ResolvedSlot(name, words, ident, ident is not None)
-                suspicious = suspicious or bool(_content(words.split()) & self._vocabulary)
+                heard = _content(words.split()) - slot_type.words
+                suspicious = suspicious or bool(heard & self._vocabulary)
             if plausible:
                 return Resolution("intent", sample.intent, slots), suspicious
         return None, False
@@ -486,7 +516,9 @@ class Resolver:
         return Resolution("intent", best_sample.intent, best_slots)
 
 
-_DETERMINERS = frozenset("this that each every the next other last which any no another".split())
+_DETERMINERS = frozenset(
+    ("this", "that", "each", "every", "the", "next", "other", "last", "which", "any", "no")
+)
 
 
 def _is_pronoun_one(text: str, match: re.Match[str]) -> bool:

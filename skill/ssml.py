@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
-from skill.narration import Line
+from skill.narration import Block, Line
 
 MAX_SPEECH_CHARS = 8000
 MAX_BREAK_MS = 10_000
@@ -15,8 +15,8 @@ MAX_AUDIO_TAGS = 5
 MAX_AUDIO_SECONDS = 240.0
 MAX_RESPONSE_BYTES = 24 * 1024
 
-ClipLookup = Callable[[Line], "tuple[str, float] | None"]
-"""Given a line, the URL and duration of its prerendered clip, or None to let Alexa speak it."""
+ClipLookup = Callable[[Block], "tuple[str, float] | None"]
+"""Given a block of lines, the URL and seconds of its prerendered clip, or None."""
 
 
 def breaks(ms: int) -> str:
@@ -29,13 +29,22 @@ def breaks(ms: int) -> str:
     return "".join(out)
 
 
-def to_ssml(lines: Iterable[Line], clips: ClipLookup | None = None) -> str:
-    """A ``<speak>`` document; with ``clips``, lines play as ``<audio>`` within Alexa's limits."""
+def _spoken(lines: Iterable[Line]) -> list[str]:
+    out = []
+    for line in lines:
+        out.append(escape(line.text))
+        out.append(breaks(line.pause_ms) if line.pause_ms else " ")
+    return out
+
+
+def to_ssml(blocks: Iterable[Block], clips: ClipLookup | None = None) -> str:
+    """A ``<speak>`` document. With ``clips``, each block plays as its prerendered ``<audio>``
+    clip while Alexa's limits allow (5 clips, 240 s); the rest is spoken by Alexa."""
     body: list[str] = []
     audio_tags = 0
     audio_seconds = 0.0
-    for line in lines:
-        clip = clips(line) if clips else None
+    for block in blocks:
+        clip = clips(block) if clips else None
         if (
             clip is not None
             and audio_tags < MAX_AUDIO_TAGS
@@ -44,9 +53,10 @@ def to_ssml(lines: Iterable[Line], clips: ClipLookup | None = None) -> str:
             body.append(f"<audio src={quoteattr(clip[0])}/>")
             audio_tags += 1
             audio_seconds += clip[1]
+            pause = block[-1].pause_ms
+            body.append(breaks(pause) if pause else " ")
         else:
-            body.append(escape(line.text))
-        body.append(breaks(line.pause_ms) if line.pause_ms else " ")
+            body.extend(_spoken(block))
     return "<speak>" + "".join(body).strip() + "</speak>"
 
 

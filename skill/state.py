@@ -17,6 +17,8 @@ from skill.content import Part, Pose, Routine
 STATE_VERSION = 1
 DEFAULT_BREATHS = 5
 MIN_BREATHS, MAX_BREATHS = 1, 15
+RELAX_SECONDS_PER_BREATH = 12
+"""The closing relaxation rests in silence, a slow breath's length for each breath of a hold."""
 FLOW_SEGMENTS_PER_TURN = 4
 """Flow mode threads this many segments into one response before asking to carry on."""
 
@@ -172,7 +174,8 @@ class Coach:
         for step in range(from_step, len(part.steps)):
             says.append(Say("step", {**ident, "step": step + 1, "last": last_side}))
         if pose.relaxation:
-            says.append(Say("hold", {"breaths": state.breaths * 2, "relax": True}))
+            seconds = state.breaths * RELAX_SECONDS_PER_BREATH
+            says += [Say("relax", {"seconds": seconds}), Say("relax_end")]
         else:
             says.append(Say("hold", {"breaths": state.breaths}))
         tip_part = part if part.tip else pose

@@ -57,9 +57,9 @@ MIN_CUSTOM_SAMPLES = 10
 MAX_SAMPLE_CHARS = 200
 
 # Words an invocation name may not contain: launch phrases, wake words, "skill" and "app".
-FORBIDDEN_INVOCATION_WORDS = frozenset(
-    "alexa amazon echo computer skill app ask tell open launch load begin enable".split()
-)
+WAKE_WORDS = ("alexa", "amazon", "echo", "computer", "skill", "app")
+LAUNCH_WORDS = ("ask", "tell", "open", "launch", "load", "begin", "enable")
+FORBIDDEN_INVOCATION_WORDS = frozenset((*WAKE_WORDS, *LAUNCH_WORDS))
 # Letters (with apostrophes inside a word) or a {slot}, separated by single spaces.
 SAMPLE_TOKEN = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z]+(?:'[A-Za-z]+)*")
 SLOT_REF = re.compile(r"\{([^{}]*)\}")
