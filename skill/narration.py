@@ -201,7 +201,9 @@ class Narrator:
         return Line(ident, self.prompt(key, **params), pause_ms)
 
     def _targets(self, part: Part) -> Line:
-        areas = join_words(a[0].lower() + a[1:] for a in part.target_areas)
+        areas = join_words(
+            a if a[:2].isupper() else a[0].lower() + a[1:] for a in part.target_areas
+        )
         return Line(f"targets.{part.id}", self.prompt("targets", areas=areas), PAUSE_AFTER_INTRO)
 
     def step_line(self, part: Part, number: int, side: str, last: bool) -> Line:
