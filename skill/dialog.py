@@ -44,11 +44,18 @@ class TurnResult:
 class Dialog:
     """A conversation with the skill; one :class:`Session` at a time, as Alexa keeps them."""
 
-    def __init__(self, skill: CustomSkill, locale: str = "en-GB") -> None:
+    def __init__(
+        self,
+        skill: CustomSkill,
+        locale: str = "en-GB",
+        *,
+        resolver: Resolver | None = None,
+        session: Session | None = None,
+    ) -> None:
         self.skill = skill
-        self.resolver = Resolver.for_locale(locale)
-        self.session = Session(locale=locale)
-        self.open = False
+        self.resolver = resolver or Resolver.for_locale(locale)
+        self.session = session or Session(locale=locale)
+        self.open = not self.session.new
 
     def say(self, utterance: str) -> TurnResult:
         resolution = self.resolver.resolve(utterance)

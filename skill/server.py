@@ -20,6 +20,26 @@ DEV_WARNING = (
 )
 
 
+GUNICORN_LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "skill.logs.JsonFormatter"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "root": {"level": "INFO", "handlers": ["stderr"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+        "gunicorn.access": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
+    },
+}
+"""gunicorn's own messages as JSON lines too, like the skill's."""
+
+
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
         self.application = app
@@ -56,6 +76,8 @@ def serve(host: str, port: int, workers: int, threads: int = 4, dev: bool = Fals
         "graceful_timeout": 10,
         "keepalive": 5,
         "proc_name": "yoga-skill",
+        "control_socket_disable": True,
+        "logconfig_dict": GUNICORN_LOGGING,
     }
     log.info(
         "serving",
@@ -68,4 +90,9 @@ def serve(host: str, port: int, workers: int, threads: int = 4, dev: bool = Fals
             }
         },
     )
+    if dev:
+        print(
+            f"Post run yoga is running. Try it at http://{host}:{port}/ (Ctrl-C to stop)",
+            flush=True,
+        )
     _Gunicorn(app, options).run()

@@ -36,6 +36,8 @@ AUDIO_MAX_AGE = 7 * 24 * 3600
 @dataclass
 class WebhookConfig:
     verify: bool = True
+    dev: bool = False
+    """Local development: also serve a page to try the skill by typing, at ``/``."""
     skill_id: str | None = None
     audio_dir: Path | None = AUDIO_DIR
     max_body_bytes: int = MAX_BODY_BYTES
@@ -48,7 +50,7 @@ class WebhookConfig:
         env = dict(os.environ if environ is None else environ)
         verify_flag = env.get("YOGA_VERIFY", "").strip().lower()
         verify = not dev and verify_flag not in {"0", "false", "no", "off"}
-        return cls(verify=verify, skill_id=env.get("YOGA_SKILL_ID") or None, environ=env)
+        return cls(verify=verify, dev=dev, skill_id=env.get("YOGA_SKILL_ID") or None, environ=env)
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -142,6 +144,9 @@ def create_app(
             response.headers["Access-Control-Allow-Origin"] = "*"
             return response
 
+    if config.dev:
+        _add_try_page(app, skill)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
         status = exc.code or 400
@@ -171,3 +176,39 @@ def create_app(
         return response
 
     return app
+
+
+def _add_try_page(app: Flask, skill: CustomSkill) -> None:
+    """A page for a person to talk to the skill by typing, through the same skill object.
+
+    The browser holds the session (id and attributes) and sends it back each turn, as Alexa does.
+    """
+    from skill.dialog import Dialog
+    from skill.envelopes import Session
+    from skill.nlu import Resolver
+
+    resolver = Resolver.for_locale("en-GB")
+    static = Path(__file__).parent / "static"
+
+    @app.get("/")
+    def try_page() -> Response:
+        return send_from_directory(static, "try.html")
+
+    @app.post("/say")
+    def say() -> Response:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("utterance"), str):
+            return _json({"error": "send {utterance, session}"}, 400)
+        session = Session(locale="en-GB")
+        saved = body.get("session")
+        if isinstance(saved, dict) and isinstance(saved.get("id"), str):
+            session.session_id = saved["id"]
+            session.new = False
+            attributes = saved.get("attributes")
+            session.attributes = attributes if isinstance(attributes, dict) else {}
+        dialog = Dialog(skill, resolver=resolver, session=session)
+        turn = dialog.say(body["utterance"][:500])
+        state = None
+        if not turn.should_end_session:
+            state = {"id": dialog.session.session_id, "attributes": dialog.session.attributes}
+        return _json({**turn.to_json(), "session": state})

@@ -328,3 +328,24 @@ def test_served_skill_answers_signed_requests_over_http(served: tuple[str, Any])
     status, reply = _http_post(base + "/alexa", body, chain.headers(body))
     assert status == 200
     assert reply["sessionAttributes"]["yoga"]["pose"] == "downward_dog"
+
+
+def test_try_page_talks_to_the_skill_in_dev_mode_only() -> None:
+    dev = create_app(WebhookConfig(verify=False, dev=True), skill=build_skill()).test_client()
+    page = dev.get("/")
+    assert page.status_code == 200
+    assert b"<form" in page.data
+    turn = dev.post("/say", json={"utterance": "start post run yoga"}).json
+    assert turn["intent"] == "LaunchRequest"
+    assert "Spinal roll into forward fold" in turn["speech"]
+    turn = dev.post("/say", json={"utterance": "next", "session": turn["session"]}).json
+    assert turn["intent"] == "AMAZON.NextIntent"
+    assert turn["sessionAttributes"]["yoga"]["pose"] == "downward_dog"
+    turn = dev.post("/say", json={"utterance": "stop", "session": turn["session"]}).json
+    assert turn["shouldEndSession"] is True
+    assert turn["session"] is None
+    assert dev.post("/say", data=b"nope").status_code == 400
+
+    production = create_app(WebhookConfig(verify=False), skill=build_skill()).test_client()
+    assert production.get("/").status_code == 404
+    assert production.post("/say", json={"utterance": "next"}).status_code == 404

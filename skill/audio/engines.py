@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -89,9 +90,13 @@ class GttsEngine:
             raise ValueError("no text to speak")
         # lang_check=False: the language list is local anyway, and this skips its warnings.
         tts = gTTS(
-            text, lang=self.lang, tld=self.tld, slow=self.slow, lang_check=False,
+            text,
+            lang=self.lang,
+            tld=self.tld,
+            slow=self.slow,
+            lang_check=False,
             timeout=self.timeout,
-        )  # fmt: skip
+        )
         try:
             mp3 = b"".join(tts.stream())
         except (gTTSError, requests.RequestException, OSError) as exc:
@@ -129,8 +134,11 @@ class PiperEngine:
     """piper-tts on the CPU. The voice (a 63 MB ONNX model) loads once, on first use.
 
     One engine may be shared by threads: onnxruntime sessions are thread-safe and piper
-    serialises its espeak phonemiser itself. ``threads`` sets onnxruntime's intra-op threads
-    (None: one per core); with a pool of N workers, ``threads=1`` avoids oversubscription.
+    serialises its espeak phonemiser itself. ``threads`` is onnxruntime's intra-op thread
+    count. The default, 1, suits ``render(jobs=<cores>)``: on 2 cores two render threads with
+    one onnxruntime thread each beat one render thread using both cores by ~20%, and two
+    threads each using both cores oversubscribe and are the slowest. ``threads=None`` (one per
+    core) is best when clips are rendered one at a time.
     """
 
     name = "piper"
@@ -144,7 +152,7 @@ class PiperEngine:
         noise_scale: float | None = None,
         noise_w_scale: float | None = None,
         sentence_silence: float = 0.3,
-        threads: int | None = None,
+        threads: int | None = 1,
     ) -> None:
         if model_path is None:
             model_path, default_config = joe_voice_paths()
@@ -198,8 +206,6 @@ class PiperEngine:
             ) from exc
         if not self.model_path.is_file() or not self.config_path.is_file():
             raise EngineUnavailable(f"piper voice not found at {self.model_path}")
-        import json
-
         config = PiperConfig.from_dict(json.loads(self.config_path.read_text(encoding="utf-8")))
         options = onnxruntime.SessionOptions()
         if self.threads:

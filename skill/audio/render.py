@@ -314,8 +314,7 @@ def _run(
         return
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="render") as pool:
         futures: dict[Future[dict[str, Any]], ClipSpec] = {
-            pool.submit(_render_one, spec, clips_dir, engine, digest): spec
-            for spec, digest in rest
+            pool.submit(_render_one, spec, clips_dir, engine, digest): spec for spec, digest in rest
         }
         pending = set(futures)
         try:
