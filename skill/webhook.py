@@ -188,11 +188,11 @@ def _add_try_page(app: Flask, skill: CustomSkill) -> None:
     from skill.nlu import Resolver
 
     resolver = Resolver.for_locale("en-GB")
-    static = Path(__file__).parent / "static"
+    page = (Path(__file__).parent / "static" / "try.html").read_bytes()
 
     @app.get("/")
     def try_page() -> Response:
-        return send_from_directory(static, "try.html")
+        return Response(page, mimetype="text/html")
 
     @app.post("/say")
     def say() -> Response:
