@@ -342,6 +342,7 @@ def encode_mp3(pcm: Pcm) -> bytes:
     encoder = lameenc.Encoder()
     encoder.set_bit_rate(BITRATE_KBPS)
     encoder.set_in_sample_rate(pcm.sample_rate)
+    encoder.set_out_sample_rate(pcm.sample_rate)  # else LAME may pick a rate of its own
     encoder.set_channels(1)
     encoder.set_quality(LAME_QUALITY)
     stream = bytes(encoder.encode(pcm.samples.tobytes())) + bytes(encoder.flush())
