@@ -103,9 +103,11 @@ def test_skill_is_built_once_per_container(monkeypatch: pytest.MonkeyPatch) -> N
     ids=["none", "string", "list", "empty", "no-request", "bad-type"],
 )
 def test_malformed_event_raises_value_error(event: Any, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR, logger="skill.lambda_function"):
-        with pytest.raises(ValueError, match="not a valid Alexa request envelope"):
-            handler(event, None)
+    with (
+        caplog.at_level(logging.ERROR, logger="skill.lambda_function"),
+        pytest.raises(ValueError, match="not a valid Alexa request envelope"),
+    ):
+        handler(event, None)
     assert "rejected a malformed Alexa event" in caplog.text
 
 
@@ -118,9 +120,8 @@ def test_malformed_envelope_keeps_event_data_out_of_logs_and_traceback(
     secret = f"SECRET-{uuid.uuid4()}"
     event = Session().session_ended()
     event["request"][field] = secret
-    with caplog.at_level(logging.DEBUG):
-        with pytest.raises(ValueError) as info:
-            handler(event, None)
+    with caplog.at_level(logging.DEBUG), pytest.raises(ValueError) as info:
+        handler(event, None)
     assert "rejected a malformed Alexa event" in caplog.text
     assert secret not in caplog.text
     assert secret not in str(info.value)

@@ -97,18 +97,17 @@ class GttsEngine:
             lang_check=False,
             timeout=self.timeout,
         )
+        host = f"translate.google.{self.tld}"
+        hint = "Use --engine offline to render without it."
         try:
             mp3 = b"".join(tts.stream())
         except (gTTSError, requests.RequestException, OSError) as exc:
             reason = _one_line(exc) or type(exc).__name__
-            raise EngineUnavailable(
-                f"Google TTS (translate.google.{self.tld}) is unreachable: {reason}. "
-                "Render with --engine offline instead."
-            ) from exc
+            if getattr(exc, "rsp", None) is not None:  # Google answered, but not with audio
+                raise EngineUnavailable(f"Google TTS at {host} failed ({reason}). {hint}") from exc
+            raise EngineUnavailable(f"Can't reach Google TTS at {host} ({reason}). {hint}") from exc
         if not mp3:
-            raise EngineUnavailable(
-                "Google TTS returned no audio. Render with --engine offline instead."
-            )
+            raise EngineUnavailable(f"Google TTS at {host} sent no audio. {hint}")
         return decode_mp3(mp3)
 
 
