@@ -87,17 +87,22 @@ class SkillContext:
         self, handler_input: HandlerInput, turn: Turn, *, remember: bool = True
     ) -> Response:
         """Store the new state, save progress, and build the spoken response."""
+        narrator = self.narrator(get_locale(handler_input))
+        speech = to_ssml(narrator.blocks(turn.says), self.clips)
+        reprompt = None
+        if turn.reprompt and not turn.end_session:
+            reprompt = to_ssml(narrator.blocks(turn.reprompt), self.clips)
+        # Only once the answer is ready does the runner move on.
         state_dict = self.coach.to_dict(turn.state)
         session = _session(handler_input)
         session[STATE_KEY] = state_dict
         if remember and turn.says:
             session[LAST_KEY] = [say.to_dict() for say in turn.says]
         self.save(handler_input, state_dict)
-        narrator = self.narrator(get_locale(handler_input))
         builder = handler_input.response_builder
-        builder.speak(to_ssml(narrator.blocks(turn.says), self.clips))
-        if turn.reprompt and not turn.end_session:
-            builder.ask(to_ssml(narrator.blocks(turn.reprompt), self.clips))
+        builder.speak(speech)
+        if reprompt:
+            builder.ask(reprompt)
         builder.set_should_end_session(turn.end_session)
         return builder.response
 
@@ -202,9 +207,9 @@ class RepeatStepHandler(_Base):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         state = self.ctx.load(handler_input)
-        number = slot_number(handler_input, "step_number") or slot_number(
-            handler_input, "step_ordinal"
-        )
+        number = slot_number(handler_input, "step_number")
+        if number is None:
+            number = slot_number(handler_input, "step_ordinal")
         return self.ctx.respond(handler_input, self.ctx.coach.repeat_step(state, number))
 
 

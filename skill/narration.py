@@ -41,8 +41,8 @@ Block = tuple[Line, ...]
 
 
 def block_id(block: Block) -> str:
-    """The clip id of a block: its line's id, or the first and last line ids joined by ~."""
-    return block[0].id if len(block) == 1 else f"{block[0].id}~{block[-1].id}"
+    """The clip id of a block: its line's id, or the first and last line ids joined by --."""
+    return block[0].id if len(block) == 1 else f"{block[0].id}--{block[-1].id}"
 
 
 class PromptError(KeyError):
@@ -182,7 +182,7 @@ class Narrator:
                 "on_side": self._on_side(side),
             }
             yield Line(f"{key}.{part.id}.{side or 'both'}", self.prompt(key, **params))
-        elif key in ("no_such_step", "one_sided") and part:
+        elif key in ("no_such_step", "one_sided", "no_tip") and part:
             yield Line(f"{key}.{part.id}", self.prompt(key, **{**p, "name": part.name}))
         elif key == "mode_set":
             yield Line(

@@ -383,6 +383,8 @@ class Coach:
             return self._stay(state, Say("nothing_yet"))
         part = self.current_part(state)
         tip_part = part if part.tip else self.pose_of(state)
+        if not tip_part.tip:
+            return self._stay(state, Say("no_tip", {"part": part.id}))
         return self._stay(state, Say("tip", {"part": tip_part.id}))
 
     def targets(self, state: State) -> Turn:
@@ -492,11 +494,10 @@ class Coach:
 
     def from_dict(self, data: Any) -> State:
         """Rebuild a state; anything stale, tampered or out of range falls back sensibly."""
-        if not isinstance(data, Mapping) or data.get("v") != STATE_VERSION:
+        if not isinstance(data, Mapping) or _int(data.get("v"), 0) != STATE_VERSION:
             return State()
         variation_ids = {v.id for p in self.routine.poses for v in p.variations}
         accepted = _ids(data.get("accepted"), variation_ids)
-        declined = tuple(i for i in _ids(data.get("declined"), variation_ids) if i not in accepted)
         mode: Mode = "flow" if data.get("mode") == "flow" else "hold"
         breaths = _int(data.get("breaths"), DEFAULT_BREATHS)
         if not MIN_BREATHS <= breaths <= MAX_BREATHS:
@@ -512,6 +513,7 @@ class Coach:
         seg = self.segments[segment]
         if seg.variation is not None and self.part(seg).id not in accepted:
             accepted = (*accepted, self.part(seg).id)
+        declined = tuple(i for i in _ids(data.get("declined"), variation_ids) if i not in accepted)
         steps = len(self.part(seg).steps)
         step = _int(data.get("step"), 0)
         heard = data.get("heard") is True
@@ -560,9 +562,9 @@ def _int(value: Any, default: int) -> int:
         return default
     try:
         number = int(value)
-    except (TypeError, ValueError, OverflowError):
+        return number if number == value else default
+    except (TypeError, ValueError, ArithmeticError):  # Decimal("sNaN") raises on compare too
         return default
-    return number if number == value else default
 
 
 def _ids(value: Any, allowed: set[str]) -> tuple[str, ...]:

@@ -10,11 +10,7 @@ import numpy as np
 import pytest
 
 from skill.audio import processing as proc
-from skill.audio.mp3check import (
-    ALLOWED_SAMPLE_RATES,
-    check_clip,
-    read_info,
-)
+from skill.audio.mp3check import ALLOWED_SAMPLE_RATES, check_clip, iter_frames, read_info
 from skill.audio.processing import Pcm
 
 
@@ -243,3 +239,38 @@ def test_normalisation_boosts_a_near_silent_clip_by_at_most_30_db():
     hiss = tone(2.0, 24000, 300.0, -60.0)
     out = proc.normalize_loudness(hiss)
     assert proc.loudness(out) - proc.loudness(hiss) == pytest.approx(proc.MAX_GAIN_DB, abs=0.2)
+
+
+def test_check_clip_flags_a_first_frame_alexa_would_read_as_64_kbps(tmp_path):
+    # What ffmpeg writes at 24 kHz: its Xing frame needs 169 bytes, so it goes up to 64 kbps,
+    # and Alexa answers "The audio is of an unsupported bitrate 64000".
+    good = proc.encode_mp3(tone(2.0, 24000))
+    first = next(iter_frames(good))
+    header = bytearray(good[:4])
+    header[2] = (header[2] & 0x0F) | (8 << 4)  # bitrate index 8 = 64 kbps in MPEG-2
+    bigger = bytes(header) + good[4 : first.length] + bytes(192 - first.length)
+    path = tmp_path / "ffmpeg-style.mp3"
+    path.write_bytes(bigger + good[first.length :])
+    problems = check_clip(path)
+    assert any("first frame at 64 kbps" in p for p in problems), problems
+    ok = tmp_path / "ours.mp3"
+    ok.write_bytes(good)
+    assert read_info(ok).first_frame_bitrate == 48000 and check_clip(ok) == []
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 8, 21])
+def test_running_minimum_matches_brute_force(window):
+    x = np.random.default_rng(window).normal(size=97)
+    half = window // 2
+    expected = [x[max(0, i - half) : i + half + 1].min() for i in range(len(x))]
+    assert np.allclose(proc._moving_min(x, window), expected)
+
+
+def test_a_made_clip_measures_the_target_loudness_as_delivered():
+    # white noise: much of its K-weighted loudness is treble that a 48 kbps MP3 loses
+    rate = 24000
+    noise = np.random.default_rng(5).normal(0, 0.05, 3 * rate)
+    mp3 = proc.make_clip(proc.concatenate([0.3, Pcm.from_float(noise, rate), 0.3]))
+    delivered = proc.decode_mp3(mp3)
+    assert proc.loudness(delivered) == pytest.approx(proc.TARGET_LUFS, abs=0.3)
+    assert delivered.duration == pytest.approx(3.0 + 2 * proc.TRIM_PAD_S, abs=0.01)

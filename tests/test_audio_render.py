@@ -14,7 +14,7 @@ import pytest
 from skill.audio import mp3check
 from skill.audio.engines import EngineUnavailable, PiperEngine
 from skill.audio.mp3check import check_clip, read_info
-from skill.audio.processing import Pcm
+from skill.audio.processing import TARGET_LUFS, Pcm, decode_mp3, loudness
 from skill.audio.render import (
     ClipSpec,
     RenderError,
@@ -300,4 +300,32 @@ def test_render_with_piper_makes_clips_alexa_accepts(tmp_path):
         assert clip["engine"] == "piper" and "joe" in clip["voice"]
         assert clip["sample_rate"] == 22050  # piper's own rate, which Alexa allows
         assert 0.8 < clip["duration"] < 5.0
+        delivered = decode_mp3((tmp_path / clip["file"]).read_bytes())
+        assert loudness(delivered) == pytest.approx(TARGET_LUFS, abs=0.5)
     assert render(specs, tmp_path, PiperEngine(), progress=False).rendered == []
+
+
+def test_an_error_ends_the_progress_line_so_the_message_stands_alone(tmp_path):
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty = Tty()
+    specs = [ClipSpec("a", "first"), ClipSpec("b", "second"), ClipSpec("c", "third")]
+    with pytest.raises(RuntimeError):
+        render(specs, tmp_path, ToneEngine(fail_on="third"), jobs=1, progress=TextProgress(tty))
+    assert tty.getvalue().count("\r") == 2 and tty.getvalue().endswith("\n")
+
+
+def test_a_tampered_manifest_cannot_delete_files_outside_clips(tmp_path):
+    audio_dir = tmp_path / "audio"
+    render(SPECS, audio_dir, ToneEngine(), progress=False)
+    precious = tmp_path / "precious.mp3"
+    precious.write_bytes(b"keep me")
+    data = manifest(audio_dir)
+    data["clips"].append({**data["clips"][0], "id": "../precious", "file": "../precious.mp3"})
+    (audio_dir / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+
+    assert "../precious" not in load_manifest(audio_dir)
+    render(SPECS[:1], audio_dir, ToneEngine(), progress=False)
+    assert precious.read_bytes() == b"keep me"

@@ -101,6 +101,8 @@ class GttsEngine:
         hint = "Use --engine offline to render without it."
         try:
             mp3 = b"".join(tts.stream())
+        except AssertionError as exc:  # gTTS's way of saying "nothing left to speak"
+            raise ValueError(f"nothing to speak in {text!r}: {exc}") from exc
         except (gTTSError, requests.RequestException, OSError) as exc:
             reason = _one_line(exc) or type(exc).__name__
             if getattr(exc, "rsp", None) is not None:  # Google answered, but not with audio
@@ -220,7 +222,7 @@ class PiperEngine:
 
         if not text.strip():
             raise ValueError("no text to speak")
-        voice = self._voice or self.load()
+        voice = self._voice if self._voice is not None else self.load()
         syn = SynthesisConfig(
             length_scale=self.length_scale,
             noise_scale=self.noise_scale,

@@ -1,14 +1,15 @@
 """Turn synthesised speech into an Alexa-ready clip, and MP3 back into samples.
 
-The chain for every clip (:func:`process` then :func:`encode_mp3`):
+The chain for every clip (:func:`make_clip`, which is :func:`process` then :func:`encode_mp3`):
 
 1. trim leading and trailing silence, keeping :data:`TRIM_PAD_S` of it on each side;
 2. normalise loudness to :data:`TARGET_LUFS` (ITU-R BS.1770-4 integrated loudness: K-weighting,
    400 ms blocks, absolute and relative gates), then limit peaks to :data:`PEAK_CEILING_DBFS`;
 3. resample only if the engine's rate isn't one Alexa allows (22,050 Hz stays 22,050 Hz);
-4. encode mono CBR 48 kbps MP3 with LAME, opened by a LAME "Info" tag frame that records the
-   encoder delay and padding, so that readers (mutagen, ffmpeg, our :func:`decode_mp3`) get the
-   exact duration and know the stream is CBR.
+4. encode mono CBR 48 kbps MPEG-2 layer III with LAME, opened by a LAME "Info" tag frame (also
+   48 kbps, which Alexa insists on) that records the encoder delay and padding, so readers get
+   the exact duration and know the stream is CBR (checked: mutagen, miniaudio and LAME's own
+   decoder all give back exactly the samples that went in).
 
 Everything is numpy; MP3 decoding uses miniaudio (no ffmpeg needed).
 """
@@ -226,10 +227,10 @@ def limit_peaks(
 ) -> np.ndarray:
     """A look-ahead brick-wall limiter on float samples: no sample ends above ``ceiling_db``.
 
-    The gain needed at each sample is held (running minimum over ±lookahead) then smoothed with
-    a box of the same width, so it ramps down before a peak and back up after it, with no
-    clicks; since every smoothed value averages gains that were each low enough for the sample
-    at the centre, the ceiling holds exactly.
+    The gain each sample needs is held (running minimum over twice the lookahead), then smoothed by
+    a ±lookahead moving average, so it ramps down before a peak and back up after it without
+    clicks. Every value averaged at a sample is a minimum over a window that contains that
+    sample, so the smoothed gain is never more than the sample needs: the ceiling holds.
     """
     ceiling = 10 ** (ceiling_db / 20)
     magnitude = np.abs(x)
@@ -307,6 +308,37 @@ def process(pcm: Pcm) -> Pcm:
     return resample(normalize_loudness(trimmed), output_rate(pcm.sample_rate))
 
 
+def make_clip(pcm: Pcm, target_lufs: float = TARGET_LUFS) -> bytes:
+    """:func:`process` then :func:`encode_mp3`, with the loudness checked on the decoded MP3.
+
+    At 48 kbps LAME low-passes the treble that K-weighting counts extra, so a clip comes out
+    of the encoder ~0.5-1 LU quieter than it went in; if it is off by more than 0.25 LU, it
+    is normalised again to make up the difference and re-encoded (once).
+    """
+    trimmed = trim_silence(pcm)
+    if len(trimmed) == 0:
+        raise ValueError("the clip is silent")
+    return _encode_at_loudness(trimmed, target_lufs)
+
+
+def make_joined_clip(parts: Iterable[Pcm | float], target_lufs: float = TARGET_LUFS) -> bytes:
+    """One clip of several :func:`process`-ed pieces and seconds of silence between them, at the
+    same loudness as every other clip (the loudness gate leaves the silences out)."""
+    joined = concatenate(parts)
+    if len(joined) == 0 or not np.any(joined.samples):
+        raise ValueError("the clip is silent")
+    return _encode_at_loudness(joined, target_lufs)
+
+
+def _encode_at_loudness(pcm: Pcm, target_lufs: float) -> bytes:
+    rate = output_rate(pcm.sample_rate)
+    mp3 = encode_mp3(resample(normalize_loudness(pcm, target_lufs), rate))
+    error = target_lufs - loudness(decode_mp3(mp3))
+    if math.isfinite(error) and abs(error) > 0.25:
+        mp3 = encode_mp3(resample(normalize_loudness(pcm, target_lufs + error), rate))
+    return mp3
+
+
 def concatenate(parts: Iterable[Pcm | float], sample_rate: int | None = None) -> Pcm:
     """Join clips and silences (a float is that many seconds of silence) into one Pcm.
 
@@ -367,36 +399,36 @@ def _crc16(data: bytes, crc: int = 0) -> int:
 
 
 def _info_frame(stream: bytes, n_samples: int) -> bytes:
-    """A silent first frame carrying a Xing "Info" + LAME tag for ``stream`` (as LAME/ffmpeg
-    write for CBR). At 48 kbps an MPEG-2 frame (144 bytes at 24 kHz) is too small for the
-    169-byte tag, so like ffmpeg this one frame uses the lowest bitrate index that fits."""
+    """A silent first frame carrying a Xing "Info" + LAME tag for ``stream``, as LAME writes
+    for CBR, so readers know the exact length (encoder delay and padding) and that it's CBR.
+
+    The full tag (169 bytes) doesn't fit in a 48 kbps MPEG-2 frame (144 bytes at 24 kHz), so
+    ffmpeg writes its tag frame at 64 kbps, and Alexa has been reported to refuse such files
+    ("The audio is of an unsupported bitrate 64000"): it seems to go by the first frame. This
+    tag leaves out the 100-byte seek table (useless for CBR; its flag says it's absent) and
+    so stays at 48 kbps like every other frame.
+    """
     frames = list(iter_frames(stream))
     if not frames:
         raise ValueError("LAME produced no MP3 frames")
     first = frames[0]
     header = bytearray(stream[first.offset : first.offset + 4])
     header[1] |= 0b0000_0001  # no CRC
-    header[2] &= 0b0000_1101  # clear bitrate index and padding, keep rate and private bits
+    header[2] &= 0b1111_1101  # no padding byte; same bitrate and rate as the audio frames
+    info = parse_header(bytes(header))
     tag_at = 4 + first.side_info_size
-    needed = tag_at + 120 + 36  # "Info", flags, frames, bytes, TOC, quality; LAME extension
-    for index in range(1, 15):
-        header[2] = (header[2] & 0x0F) | (index << 4)
-        info = parse_header(bytes(header))
-        if info is not None and info.length >= needed:
-            break
-    else:  # pragma: no cover - a 320 kbps frame always fits
-        raise ValueError("no frame size fits the Info tag")
+    needed = tag_at + 20 + 36  # "Info", flags, frames, bytes, quality; LAME extension
+    if info is None or info.length < needed:  # pragma: no cover - 48 kbps mono always fits
+        raise ValueError("the Info tag does not fit in one frame")
     frame = bytearray(info.length)
     frame[:4] = header
     total_bytes = len(frame) + len(stream)
     padding = len(frames) * SAMPLES_PER_FRAME_MPEG2 - ENCODER_DELAY - n_samples
-    toc = bytes(min(255, i * 256 // 100) for i in range(100))  # CBR: position ∝ time
     body = bytearray()
     body += b"Info"
-    body += (0x0F).to_bytes(4, "big")  # frames, bytes, TOC and quality fields present
+    body += (0x0B).to_bytes(4, "big")  # frames, bytes and quality fields; no seek table
     body += len(frames).to_bytes(4, "big")
     body += total_bytes.to_bytes(4, "big")
-    body += toc
     body += (100 - LAME_QUALITY).to_bytes(4, "big")  # LAME's quality field
     lame = bytearray(b"LAME3.100")
     lame.append(0x01)  # tag revision 0, method 1 = CBR
@@ -405,7 +437,7 @@ def _info_frame(stream: bytes, n_samples: int) -> bytes:
     lame += bytes(4)  # no ReplayGain
     lame.append(0)  # encoding flags, ATH type
     lame.append(BITRATE_KBPS)
-    lame += ((ENCODER_DELAY << 12) | max(0, padding)).to_bytes(3, "big")
+    lame += ((ENCODER_DELAY << 12) | min(max(0, padding), 0xFFF)).to_bytes(3, "big")
     lame.append(0)  # source rate <= 32 kHz, mono, no noise shaping
     lame.append(0)  # MP3 gain
     lame += bytes(2)  # surround, preset

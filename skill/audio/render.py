@@ -23,7 +23,7 @@ from typing import Any, TextIO
 
 from .engines import Engine, EngineUnavailable
 from .mp3check import check_info, read_info
-from .processing import encode_mp3, process, processing_settings
+from .processing import Pcm, make_clip, make_joined_clip, process, processing_settings
 
 MANIFEST_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -36,10 +36,17 @@ ProgressCallback = Callable[[int, int, str], None]
 
 @dataclass(frozen=True)
 class ClipSpec:
-    """One clip to render; ``id`` is stable and filename-safe (letters, digits, ``._-``)."""
+    """One clip to render; ``id`` is stable and filename-safe (letters, digits, ``._-``).
+
+    A clip with ``parts`` is several lines joined into one clip: each part's text and the
+    seconds of silence after it. Alexa plays at most five clips in a response, so a pose's
+    steps or a whole hold go out as one. Each part is synthesised and processed on its own
+    (once per render, however many clips share it), then the clip is encoded once.
+    """
 
     id: str
     text: str
+    parts: tuple[tuple[str, float], ...] = ()
 
 
 class RenderError(RuntimeError):
@@ -65,13 +72,15 @@ class RenderReport:
         )
 
 
-def clip_hash(text: str, engine: Engine) -> str:
-    payload = {
+def clip_hash(text: str, engine: Engine, parts: Sequence[tuple[str, float]] = ()) -> str:
+    payload: dict[str, Any] = {
         "text": text,
         "engine": engine.name,
         "settings": dict(engine.settings),
         "processing": processing_settings(),
     }
+    if parts:
+        payload["parts"] = [[part, round(pause, 3)] for part, pause in parts]
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -101,7 +110,11 @@ def load_manifest(audio_dir: Path) -> dict[str, dict[str, Any]]:
     clips = data.get("clips")
     if not isinstance(clips, list):
         return {}
-    return {c["id"]: c for c in clips if isinstance(c, dict) and isinstance(c.get("id"), str)}
+    return {
+        c["id"]: c
+        for c in clips
+        if isinstance(c, dict) and isinstance(c.get("id"), str) and _ID.match(c["id"])
+    }
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -143,12 +156,46 @@ def _validate(specs: Sequence[ClipSpec]) -> None:
         seen.add(spec.id.lower())
         if not spec.text or not spec.text.strip():
             raise ValueError(f"clip {spec.id!r} has no text")
+    spoken = {spec.id for spec in specs if not spec.parts}
+    for spec in specs:
+        for part, _ in spec.parts:
+            if part not in spoken:
+                raise ValueError(
+                    f"clip {spec.id!r} is made of {part!r}, which is not a spoken clip"
+                )
 
 
-def _render_one(spec: ClipSpec, clips_dir: Path, engine: Engine, digest: str) -> dict[str, Any]:
-    pcm = engine.synthesize(spec.text)  # EngineUnavailable passes straight through
+class _Voice:
+    """Speech for one text, synthesised and processed once per render and shared by clips."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._done: dict[str, Pcm] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> Pcm:
+        with self._lock:
+            known = self._done.get(text)
+        if known is not None:
+            return known
+        pcm = process(self.engine.synthesize(text))  # EngineUnavailable passes straight through
+        with self._lock:
+            self._done[text] = pcm
+        return pcm
+
+
+def _render_one(spec: ClipSpec, clips_dir: Path, voice: _Voice, digest: str) -> dict[str, Any]:
+    engine = voice.engine
     try:
-        mp3 = encode_mp3(process(pcm))
+        if spec.parts:
+            pieces: list[Pcm | float] = []
+            for text, pause in spec.parts:
+                pieces.append(voice(text))
+                if pause > 0:
+                    pieces.append(pause)
+            mp3 = make_joined_clip(pieces)
+        else:
+            mp3 = make_clip(engine.synthesize(spec.text))
     except ValueError as exc:
         raise RenderError(f"clip {spec.id!r}: {exc}") from exc
     info = read_info(mp3)
@@ -168,6 +215,7 @@ def _render_one(spec: ClipSpec, clips_dir: Path, engine: Engine, digest: str) ->
         "bitrate": info.bitrate,
         "sample_rate": info.sample_rate,
         "bytes": info.bytes,
+        **({"parts": len(spec.parts)} if spec.parts else {}),
     }
 
 
@@ -180,6 +228,14 @@ class TextProgress:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._last_tenth = -1
         self._start = time.monotonic()
+        self._open = False  # a bar is drawn and its line not yet ended
+
+    def close(self) -> None:
+        """End the bar's line (after an error, so the message starts on a line of its own)."""
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
 
     def __call__(self, done: int, total: int, clip_id: str) -> None:
         if total <= 0:
@@ -187,8 +243,9 @@ class TextProgress:
         if self.tty:
             filled = self.width * done // total
             bar = "#" * filled + "-" * (self.width - filled)
-            line = f"\rrendering [{bar}] {done}/{total} {clip_id[:40]:<40}"
-            self.stream.write(line + ("\n" if done == total else ""))
+            line = f"\rrendering [{bar}] {done}/{total} {clip_id[:32]:<32}"
+            self._open = done < total
+            self.stream.write(line + ("" if self._open else "\n"))
             self.stream.flush()
             return
         tenth = 10 * done // total
@@ -245,7 +302,7 @@ def render(
 
     todo: list[tuple[ClipSpec, str]] = []
     for spec in specs:
-        digest = clip_hash(spec.text, engine)
+        digest = clip_hash(spec.text, engine, spec.parts)
         entry = old.get(spec.id)
         if entry and entry.get("hash") == digest and _file_matches(audio_dir, entry):
             report.skipped.append(spec.id)
@@ -254,20 +311,22 @@ def render(
 
     callback = _progress_callback(progress)
     try:
-        for entry in _run(todo, clips_dir, engine, max(1, jobs), callback):
+        for entry in _run(todo, clips_dir, _Voice(engine), max(1, jobs), callback):
             entries[entry["id"]] = entry
             report.rendered.append(entry["id"])
     except BaseException:
+        if isinstance(callback, TextProgress):
+            callback.close()
         if report.rendered:  # keep what is done, whatever happened to the rest
             write_manifest(audio_dir, entries)
         raise
 
     wanted = {s.id for s in specs}
     for clip_id in sorted(set(entries) - wanted):
-        entry = entries.pop(clip_id)
-        _clip_path(audio_dir, entry).unlink(missing_ok=True)
+        del entries[clip_id]
+        (clips_dir / f"{clip_id}.mp3").unlink(missing_ok=True)
         report.removed.append(clip_id)
-    keep = {Path(e["file"]).name for e in entries.values()}
+    keep = {f"{clip_id}.mp3" for clip_id in entries}
     report.removed += [s for s in _clean_clips_dir(clips_dir, keep) if s not in report.removed]
     report.manifest_path = write_manifest(audio_dir, entries)
 
@@ -277,13 +336,11 @@ def render(
     return report
 
 
-def _clip_path(audio_dir: Path, entry: dict[str, Any]) -> Path:
-    return audio_dir / str(entry.get("file", f"{CLIPS_DIR}/{entry['id']}.mp3"))
-
-
 def _file_matches(audio_dir: Path, entry: dict[str, Any]) -> bool:
+    if entry.get("file") != f"{CLIPS_DIR}/{entry['id']}.mp3":
+        return False
     try:
-        return _clip_path(audio_dir, entry).stat().st_size == int(entry["bytes"])
+        return (audio_dir / entry["file"]).stat().st_size == int(entry["bytes"])
     except (OSError, KeyError, TypeError, ValueError):
         return False
 
@@ -291,7 +348,7 @@ def _file_matches(audio_dir: Path, entry: dict[str, Any]) -> bool:
 def _run(
     todo: list[tuple[ClipSpec, str]],
     clips_dir: Path,
-    engine: Engine,
+    engine: _Voice,
     jobs: int,
     progress: ProgressCallback | None,
 ):

@@ -1,0 +1,672 @@
+"""The ask-sdk handlers, driven by genuine request envelopes dispatched through build_skill().
+
+No mocks of the SDK: every request goes through skill.dispatch.dispatch, exactly as the webhook
+and the Lambda entry point send it, and every response is checked against Alexa's limits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from ask_sdk_core.skill import CustomSkill
+
+from skill.content import load_routine
+from skill.dispatch import BadEnvelope, dispatch
+from skill.envelopes import Session, slot
+from skill.handlers import HANDLED_INTENTS, SIMPLE_INTENTS, build_skill
+from skill.narration import Block
+from skill.ssml import MAX_RESPONSE_BYTES, MAX_SPEECH_CHARS, check_ssml, plain_text
+from skill.state import Coach
+
+PROMPTS: dict[str, Any] = yaml.safe_load(
+    (Path(__file__).parents[1] / "skill" / "prompts" / "en.yaml").read_text(encoding="utf-8")
+)
+ROUTINE = load_routine()
+FALLBACK = PROMPTS["fallback"]
+ERROR = PROMPTS["error"]
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def check_response(response: dict[str, Any]) -> None:
+    """What Alexa requires of every response, and what this skill promises."""
+    assert len(json.dumps(response).encode("utf-8")) <= MAX_RESPONSE_BYTES
+    body = response["response"]
+    speech = body.get("outputSpeech")
+    if speech is not None:
+        assert speech["type"] == "SSML"
+        assert len(speech["ssml"]) <= MAX_SPEECH_CHARS
+        assert check_ssml(speech["ssml"]) == [], speech["ssml"]
+    if body.get("shouldEndSession") is False:
+        reprompt = (body.get("reprompt") or {}).get("outputSpeech")
+        assert reprompt is not None, "an open session needs a reprompt"
+        assert check_ssml(reprompt["ssml"]) == []
+        assert plain_text(reprompt["ssml"])
+    if body.get("shouldEndSession") is True:
+        assert "reprompt" not in body
+
+
+def send(skill: CustomSkill, session: Session, envelope: dict[str, Any]) -> dict[str, Any]:
+    response = dispatch(skill, envelope)
+    check_response(response)
+    session.absorb(response)
+    return response
+
+
+def said(response: dict[str, Any]) -> str:
+    return plain_text(response["response"]["outputSpeech"]["ssml"])
+
+
+def ssml(response: dict[str, Any]) -> str:
+    return str(response["response"]["outputSpeech"]["ssml"])
+
+
+def reprompt_said(response: dict[str, Any]) -> str:
+    return plain_text(response["response"]["reprompt"]["outputSpeech"]["ssml"])
+
+
+def ends(response: dict[str, Any]) -> bool:
+    return response["response"].get("shouldEndSession") is True
+
+
+def yoga(response: dict[str, Any]) -> dict[str, Any]:
+    return dict(response["sessionAttributes"]["yoga"])
+
+
+def last_keys(response: dict[str, Any]) -> list[str]:
+    return [item["k"] for item in response["sessionAttributes"]["last"]]
+
+
+@pytest.fixture
+def skill() -> CustomSkill:
+    return build_skill()
+
+
+@pytest.fixture
+def launched(skill: CustomSkill) -> tuple[Session, dict[str, Any]]:
+    session = Session()
+    return session, send(skill, session, session.launch())
+
+
+def step_text(part_id: str, number: int) -> str:
+    part = next(p for pose in ROUTINE.poses for p in (pose, *pose.variations) if p.id == part_id)
+    return part.steps[number - 1].text
+
+
+# ---------------------------------------------------------------------- launch
+
+
+def test_launch(skill: CustomSkill) -> None:
+    session = Session()
+    response = send(skill, session, session.launch())
+    assert not ends(response)
+    text = said(response)
+    assert text.startswith(ROUTINE.welcome)
+    assert "Pose 1: Spinal roll into forward fold." in text
+    assert "Step 5. Options to bend and straighten the legs." in text
+    assert text.endswith(PROMPTS["next_hint"])
+    assert reprompt_said(response) == PROMPTS["next_reprompt"]
+    state = yoga(response)
+    assert (state["pose"], state["status"], state["mode"], state["breaths"]) == (
+        "forward_fold",
+        "active",
+        "hold",
+        5,
+    )
+    assert last_keys(response)[0] == "welcome"
+
+
+def test_launch_in_an_unknown_locale_speaks_english(skill: CustomSkill) -> None:
+    session = Session(locale="de-DE")
+    response = send(skill, session, session.launch())
+    assert said(response).startswith(ROUTINE.welcome)
+
+
+def test_launch_in_session_with_progress_offers_to_resume(skill: CustomSkill) -> None:
+    session = Session()
+    send(skill, session, session.launch())
+    send(skill, session, session.intent("GoToPoseIntent", {"pose": slot("pose", "pigeon")}))
+    response = send(skill, session, session.launch())
+    assert said(response) == (
+        "Welcome back. You were in Pigeon pose on the right side. Shall we carry on?"
+    )
+    assert yoga(response)["pending"] == "resume"
+    yes = send(skill, session, session.intent("AMAZON.YesIntent"))
+    assert said(yes).startswith("Carrying on with Pigeon pose on the right side.")
+
+
+# ---------------------------------------------------------------------- every intent
+
+# The first thing each intent says right after launch (pose 1 narrated, no question pending).
+FIRST_SAY = {
+    "StartRoutineIntent": "resuming",
+    "AMAZON.NextIntent": "intro",
+    "AMAZON.PreviousIntent": "at_start",
+    "AMAZON.StartOverIntent": "start_over",
+    "AMAZON.PauseIntent": "paused",
+    "AMAZON.ResumeIntent": "resuming",
+    "AMAZON.YesIntent": "intro",
+    "AMAZON.NoIntent": "take_your_time",
+    "AMAZON.HelpIntent": "help_hold",
+    "AMAZON.StopIntent": "goodbye",
+    "AMAZON.CancelIntent": "goodbye",
+    "AMAZON.NavigateHomeIntent": "goodbye",
+    "AMAZON.FallbackIntent": "fallback",
+    "AMAZON.RepeatIntent": "welcome",
+    "RepeatPoseIntent": "intro",
+    "SkipPoseIntent": "intro",
+    "SwitchSideIntent": "one_sided",
+    "TopTipIntent": "tip",
+    "TargetAreasIntent": "targets",
+    "WhichSideIntent": "one_sided",
+    "WhereAmIIntent": "where",
+    "RepeatStepIntent": "step",
+    "SetModeIntent": "mode_set",
+    "GoToPoseIntent": "intro",
+    "SetHoldLengthIntent": "breaths_set",
+}
+SLOTS = {
+    "RepeatStepIntent": {"step_number": slot("step_number", "2")},
+    "SetModeIntent": {
+        "mode": slot("mode", "flow", resolved_id="flow", slot_type="ModeType"),
+    },
+    "GoToPoseIntent": {
+        "pose": slot("pose", "pigeon", resolved_id="pigeon", slot_type="PoseType"),
+    },
+    "SetHoldLengthIntent": {"breaths": slot("breaths", "8")},
+}
+
+
+def test_every_handled_intent_has_an_expectation() -> None:
+    assert set(FIRST_SAY) == set(HANDLED_INTENTS)
+    assert "AMAZON.FallbackIntent" in HANDLED_INTENTS
+
+
+@pytest.mark.parametrize("intent", sorted(HANDLED_INTENTS))
+def test_each_handled_intent_gets_its_own_answer(
+    intent: str,
+    skill: CustomSkill,
+    launched: tuple[Session, dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    session, launch = launched
+    with caplog.at_level(logging.WARNING):
+        response = send(skill, session, session.intent(intent, SLOTS.get(intent)))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "outputSpeech" in response["response"]
+    text = said(response)
+    # Handled by its own handler: remembered as the last answer (the catch-all path is not) ...
+    assert last_keys(response)[0] == FIRST_SAY[intent]
+    # ... and never the apology or the did-not-catch-that answer, except the fallback intent.
+    assert ERROR not in text
+    if intent == "AMAZON.FallbackIntent":
+        assert text == FALLBACK
+    else:
+        assert "Sorry" not in text
+    if intent == "AMAZON.RepeatIntent":
+        assert ssml(response) == ssml(launch)
+    if intent in ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent"):
+        assert ends(response)
+    else:
+        assert response["response"]["shouldEndSession"] is False
+
+
+@pytest.mark.parametrize("intent", sorted(HANDLED_INTENTS))
+def test_each_handled_intent_as_the_first_request_of_a_session(
+    intent: str, skill: CustomSkill, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One-shot invocations ("ask post run yoga to go to pigeon") arrive with no launch first."""
+    session = Session()
+    with caplog.at_level(logging.WARNING):
+        response = send(skill, session, session.intent(intent, SLOTS.get(intent)))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert ERROR not in said(response)
+    if intent != "AMAZON.FallbackIntent":
+        assert "Sorry" not in said(response)
+
+
+# ---------------------------------------------------------------------- slots
+
+
+@pytest.mark.parametrize(
+    ("slots", "number"),
+    [
+        ({"step_number": slot("step_number", "3")}, 3),
+        ({"step_ordinal": slot("step_ordinal", "2")}, 2),
+        ({"step_number": slot("step_number", "4"), "step_ordinal": slot("step_ordinal", "2")}, 4),
+        ({}, 5),  # no slot: the current step, the last one heard
+        ({"step_number": {"name": "step_number", "confirmationStatus": "NONE"}}, 5),
+        ({"step_number": slot("step_number", "?")}, 5),
+    ],
+)
+def test_repeat_step_slots(
+    slots: dict[str, Any], number: int, skill: CustomSkill, launched: tuple[Session, Any]
+) -> None:
+    session, _ = launched
+    response = send(skill, session, session.intent("RepeatStepIntent", slots))
+    assert said(response) == f"Step {number}. {step_text('forward_fold', number)}"
+    assert yoga(response)["step"] == number - 1
+    assert reprompt_said(response) == PROMPTS["step_reprompt"]
+
+
+def test_repeat_step_out_of_range(skill: CustomSkill, launched: tuple[Session, Any]) -> None:
+    session, launch = launched
+    response = send(
+        skill,
+        session,
+        session.intent("RepeatStepIntent", {"step_number": slot("step_number", "9")}),
+    )
+    assert said(response) == (
+        "Spinal roll into forward fold has 5 steps. Which step would you like to hear?"
+    )
+    assert yoga(response) == yoga(launch)
+
+
+def test_repeat_step_zero_is_no_such_step(
+    skill: CustomSkill, launched: tuple[Session, Any]
+) -> None:
+    session, _ = launched
+    response = send(
+        skill,
+        session,
+        session.intent("RepeatStepIntent", {"step_number": slot("step_number", "0")}),
+    )
+    assert "has 5 steps" in said(response)
+
+
+@pytest.mark.parametrize(
+    ("mode_slot", "mode"),
+    [
+        (slot("mode", "flowing", resolved_id="flow", slot_type="ModeType"), "flow"),
+        (slot("mode", "holds", resolved_id="hold", slot_type="ModeType"), "hold"),
+        (slot("mode", "flow"), "flow"),  # raw value, no resolutions
+        (slot("mode", "Flow "), "flow"),
+        (slot("mode", "hold"), "hold"),
+    ],
+)
+def test_set_mode_slot(
+    mode_slot: dict[str, Any], mode: str, skill: CustomSkill, launched: tuple[Session, Any]
+) -> None:
+    session, _ = launched
+    response = send(skill, session, session.intent("SetModeIntent", {"mode": mode_slot}))
+    assert yoga(response)["mode"] == mode
+    text = said(response)
+    if mode == "flow":
+        assert text.startswith("Flow mode: one breath to each movement.")
+        assert "Spinal roll into forward fold." in text
+        assert reprompt_said(response) == PROMPTS["next_reprompt"]
+    else:
+        assert text.startswith("Hold mode: long, slow holds in each pose.")
+
+
+@pytest.mark.parametrize(
+    "mode_slot",
+    [
+        slot("mode", "turbo", slot_type="ModeType", matched=False),
+        slot("mode", "turbo"),
+        {"name": "mode", "confirmationStatus": "NONE"},
+    ],
+)
+def test_set_mode_unknown_value(
+    mode_slot: dict[str, Any], skill: CustomSkill, launched: tuple[Session, Any]
+) -> None:
+    session, launch = launched
+    response = send(skill, session, session.intent("SetModeIntent", {"mode": mode_slot}))
+    assert said(response) == PROMPTS["which_mode"]
+    assert yoga(response) == yoga(launch)
+
+
+@pytest.mark.parametrize(
+    ("pose_slot", "expected"),
+    [
+        (
+            slot("pose", "down dog", resolved_id="downward_dog", slot_type="PoseType"),
+            "downward_dog",
+        ),
+        (slot("pose", "down dog"), "downward_dog"),  # raw synonym, no resolutions
+        (slot("pose", "child's pose", slot_type="PoseType", matched=False), "childs_pose"),
+        (slot("pose", "savasana"), "relaxation"),
+    ],
+)
+def test_go_to_pose_slot(
+    pose_slot: dict[str, Any], expected: str, skill: CustomSkill, launched: tuple[Session, Any]
+) -> None:
+    session, _ = launched
+    response = send(skill, session, session.intent("GoToPoseIntent", {"pose": pose_slot}))
+    assert yoga(response)["pose"] == expected
+    number = ROUTINE.index_of(expected) + 1  # type: ignore[operator]
+    assert said(response).startswith(f"Pose {number}: {ROUTINE.pose(expected).name}.")
+
+
+def test_go_to_a_variation_accepts_it(skill: CustomSkill, launched: tuple[Session, Any]) -> None:
+    session, _ = launched
+    pose = slot(
+        "pose", "advanced high lunge", resolved_id="advanced_high_lunge", slot_type="PoseType"
+    )
+    response = send(skill, session, session.intent("GoToPoseIntent", {"pose": pose}))
+    state = yoga(response)
+    assert (state["pose"], state["variation"], state["side"]) == (
+        "high_lunge",
+        "advanced_high_lunge",
+        "right",
+    )
+    assert state["accepted"] == ["advanced_high_lunge"]
+
+
+@pytest.mark.parametrize(
+    "pose_slot",
+    [
+        slot("pose", "headstand", slot_type="PoseType", matched=False),
+        slot("pose", "headstand"),
+        slot("pose", "headstand", resolved_id="headstand", slot_type="PoseType"),
+        {"name": "pose", "confirmationStatus": "NONE"},
+    ],
+)
+def test_go_to_unknown_pose(
+    pose_slot: dict[str, Any], skill: CustomSkill, launched: tuple[Session, Any]
+) -> None:
+    session, launch = launched
+    response = send(skill, session, session.intent("GoToPoseIntent", {"pose": pose_slot}))
+    assert said(response) == PROMPTS["unknown_pose"]
+    assert yoga(response) == yoga(launch)
+
+
+@pytest.mark.parametrize(
+    ("value", "breaths"),
+    [("8", 8), ("1", 1), ("15", 15), ("99", None), ("0", None), ("banana", None), ("?", None)],
+)
+def test_set_hold_length_slot(
+    value: str, breaths: int | None, skill: CustomSkill, launched: tuple[Session, Any]
+) -> None:
+    session, launch = launched
+    response = send(
+        skill, session, session.intent("SetHoldLengthIntent", {"breaths": slot("breaths", value)})
+    )
+    if breaths is None:
+        assert said(response) == (
+            "I can hold each pose for 1 to 15 breaths. How many would you like?"
+        )
+        assert yoga(response) == yoga(launch)
+    else:
+        assert yoga(response)["breaths"] == breaths
+        assert str(breaths) in said(response) or breaths == 1
+        after = send(skill, session, session.intent("RepeatPoseIntent"))
+        assert said(after).count(PROMPTS["breath_in"]) == breaths
+
+
+# ---------------------------------------------------------------------- repeat
+
+
+def test_repeat_says_the_previous_answer_exactly(
+    skill: CustomSkill, launched: tuple[Session, Any]
+) -> None:
+    session, _ = launched
+    for intent in ("AMAZON.NextIntent", "AMAZON.NextIntent", "WhichSideIntent", "TopTipIntent"):
+        before = send(skill, session, session.intent(intent))
+        again = send(skill, session, session.intent("AMAZON.RepeatIntent"))
+        assert ssml(again) == ssml(before)
+        assert again["response"]["reprompt"] == before["response"]["reprompt"]
+        assert yoga(again) == yoga(before)
+    # A fallback is not remembered: repeat after it repeats the answer before it.
+    tip = send(skill, session, session.intent("TopTipIntent"))
+    send(skill, session, session.intent("MadeUpIntent"))
+    assert ssml(send(skill, session, session.intent("AMAZON.RepeatIntent"))) == ssml(tip)
+
+
+def test_repeat_keeps_an_offer_open(skill: CustomSkill, launched: tuple[Session, Any]) -> None:
+    session, _ = launched
+    send(skill, session, session.intent("AMAZON.NextIntent"))
+    offer = send(skill, session, session.intent("AMAZON.NextIntent"))
+    assert yoga(offer)["pending"] == "offer:advanced_high_lunge"
+    again = send(skill, session, session.intent("AMAZON.RepeatIntent"))
+    assert ssml(again) == ssml(offer)
+    assert reprompt_said(again) == "Would you like to try Advanced high lunge? Yes or no?"
+    yes = send(skill, session, session.intent("AMAZON.YesIntent"))
+    assert yoga(yes)["variation"] == "advanced_high_lunge"
+
+
+def test_repeat_with_nothing_said_yet_starts(skill: CustomSkill) -> None:
+    session = Session()
+    response = send(skill, session, session.intent("AMAZON.RepeatIntent"))
+    assert said(response).startswith(ROUTINE.welcome)
+
+
+# ---------------------------------------------------------------------- unknown requests
+
+
+def test_unknown_intent_gets_a_spoken_recovery(
+    skill: CustomSkill, launched: tuple[Session, Any]
+) -> None:
+    session, launch = launched
+    response = send(skill, session, session.intent("MadeUpIntent"))
+    assert said(response) == FALLBACK
+    assert response["response"]["shouldEndSession"] is False
+    assert yoga(response) == yoga(launch)
+    assert response["sessionAttributes"]["last"] == launch["sessionAttributes"]["last"]
+
+
+@pytest.mark.parametrize(
+    "request_type",
+    ["Alexa.Presentation.APL.UserEvent", "CanFulfillIntentRequest", "Connections.Response"],
+)
+def test_unhandled_request_type_gets_a_spoken_recovery(
+    request_type: str, skill: CustomSkill, launched: tuple[Session, Any]
+) -> None:
+    session, launch = launched
+    response = send(skill, session, session.envelope({"type": request_type}))
+    assert said(response) == FALLBACK
+    assert yoga(response) == yoga(launch)
+
+
+def test_request_type_the_sdk_does_not_know_is_a_bad_envelope(skill: CustomSkill) -> None:
+    """Not spoken to: skill.dispatch rejects it (the webhook answers HTTP 400)."""
+    session = Session()
+    with pytest.raises(BadEnvelope):
+        dispatch(skill, session.envelope({"type": "Made.Up.Request"}))
+
+
+def test_request_without_a_session(skill: CustomSkill) -> None:
+    session = Session()
+    envelope = session.envelope({"type": "AlexaSkillEvent.SkillEnabled"})
+    del envelope["session"]
+    response = dispatch(skill, envelope)
+    check_response(response)
+
+
+def test_session_ended_says_nothing(skill: CustomSkill, launched: tuple[Session, Any]) -> None:
+    session, _ = launched
+    response = dispatch(skill, session.session_ended("EXCEEDED_MAX_REPROMPTS"))
+    check_response(response)
+    assert "outputSpeech" not in response["response"]
+    assert "reprompt" not in response["response"]
+
+
+# ---------------------------------------------------------------------- tampered session
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"yoga": "garbage"},
+        {"yoga": {"v": 99}},
+        {"yoga": {"pose": 5}},
+        {"yoga": None},
+        {"yoga": [1, 2, 3]},
+        {"yoga": {"v": 1, "routine": "post_run", "pose": "headstand"}},
+        {
+            "yoga": {
+                "v": 1,
+                "routine": "post_run",
+                "pose": "pigeon",
+                "side": "upside down",
+                "step": "x",
+                "breaths": 0,
+                "mode": "turbo",
+                "status": "dancing",
+                "pending": "offer:headstand",
+                "accepted": "all",
+            }
+        },
+        {"yoga": {"v": 1, "routine": "post_run", "pose": "pigeon", "step": 10**40}},
+        {"last": "garbage"},
+        {"last": [{"k": 5}, "x", None]},
+        {"last": []},
+    ],
+)
+@pytest.mark.parametrize(
+    "intent", ["AMAZON.NextIntent", "AMAZON.RepeatIntent", "WhichSideIntent", "AMAZON.YesIntent"]
+)
+def test_tampered_session_attributes_recover(
+    attributes: dict[str, Any], intent: str, skill: CustomSkill
+) -> None:
+    session = Session()
+    session.new = False
+    session.attributes = attributes
+    response = send(skill, session, session.intent(intent))
+    assert ERROR not in said(response)
+    assert response["response"]["shouldEndSession"] is False
+    state = yoga(response)
+    assert state["v"] == 1
+    # and the session carries on normally afterwards
+    after = send(skill, session, session.intent("AMAZON.NextIntent"))
+    assert ERROR not in said(after)
+
+
+def test_unrenderable_last_answer_apologises_then_recovers(
+    skill: CustomSkill, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A remembered answer that cannot be rendered (only tampering makes one) gets the apology,
+    with the session kept open; any other request then carries on normally."""
+    session = Session()
+    send(skill, session, session.launch())
+    session.attributes["last"] = [{"k": "welcome", "p": "nope"}]
+    with caplog.at_level(logging.ERROR, logger="skill.handlers"):
+        response = send(skill, session, session.intent("AMAZON.RepeatIntent"))
+    _check_apology(response)
+    after = send(skill, session, session.intent("AMAZON.NextIntent"))
+    assert yoga(after)["pose"] == "downward_dog"
+    assert ssml(send(skill, session, session.intent("AMAZON.RepeatIntent"))) == ssml(after)
+
+
+# ---------------------------------------------------------------------- the catch-all
+
+
+def _boom(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("kaboom")
+
+
+def _check_apology(response: dict[str, Any]) -> None:
+    assert said(response) == ERROR
+    assert reprompt_said(response) == FALLBACK
+    assert response["response"]["shouldEndSession"] is False
+
+
+def _check_logged(caplog: pytest.LogCaptureFixture, kind: type[BaseException]) -> None:
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors, "the failure was not logged"
+    record = errors[-1]
+    assert record.name == "skill.handlers"
+    assert record.getMessage() == "handler failed"
+    assert record.exc_info is not None
+    assert isinstance(record.exc_info[1], kind)
+
+
+def test_failing_handler_apologises_and_keeps_the_session(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    skill = build_skill()
+    session = Session()
+    launch = send(skill, session, session.launch())
+    # Coach.next itself is captured in SIMPLE_INTENTS at import, so break what it calls.
+    monkeypatch.setattr(Coach, "_narrate", _boom)
+    with caplog.at_level(logging.ERROR, logger="skill.handlers"):
+        response = send(skill, session, session.intent("AMAZON.NextIntent"))
+    _check_apology(response)
+    _check_logged(caplog, RuntimeError)
+    # the runner's place is kept
+    assert yoga(response) == yoga(launch)
+    monkeypatch.undo()
+    after = send(skill, session, session.intent("AMAZON.NextIntent"))
+    assert yoga(after)["pose"] == "downward_dog"
+
+
+def test_failing_operation_in_the_intent_table(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(SIMPLE_INTENTS, "AMAZON.NextIntent", _boom)
+    skill = build_skill()
+    session = Session()
+    send(skill, session, session.launch())
+    with caplog.at_level(logging.ERROR, logger="skill.handlers"):
+        response = send(skill, session, session.intent("AMAZON.NextIntent"))
+    _check_apology(response)
+    _check_logged(caplog, RuntimeError)
+
+
+def test_broken_routine_object(caplog: pytest.LogCaptureFixture) -> None:
+    broken = replace(ROUTINE, welcome=None)  # type: ignore[arg-type]
+    skill = build_skill(broken)
+    session = Session()
+    with caplog.at_level(logging.ERROR, logger="skill.handlers"):
+        response = send(skill, session, session.launch())
+    _check_apology(response)
+    _check_logged(caplog, AttributeError)
+    # what does not need the broken part still works
+    help_ = send(skill, session, session.intent("AMAZON.HelpIntent"))
+    assert ERROR not in said(help_)
+
+
+def test_a_failed_turn_does_not_move_the_runner_on(caplog: pytest.LogCaptureFixture) -> None:
+    failing = {"on": False}
+
+    def clips(block: Block) -> tuple[str, float] | None:
+        if failing["on"]:
+            raise OSError("clip manifest unreadable")
+        return None
+
+    skill = build_skill(clips=clips)
+    session = Session()
+    launch = send(skill, session, session.launch())
+    failing["on"] = True
+    with caplog.at_level(logging.ERROR, logger="skill.handlers"):
+        response = send(skill, session, session.intent("AMAZON.NextIntent"))
+    _check_apology(response)
+    _check_logged(caplog, OSError)
+    assert yoga(response) == yoga(launch)
+
+
+# ---------------------------------------------------------------------- goodbyes
+
+
+@pytest.mark.parametrize(
+    "intent", ["AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent"]
+)
+def test_stop_and_cancel_say_a_short_goodbye(
+    intent: str, skill: CustomSkill, launched: tuple[Session, Any]
+) -> None:
+    session, _ = launched
+    response = send(skill, session, session.intent(intent))
+    assert ends(response)
+    assert said(response) == PROMPTS["goodbye"]
+    assert len(said(response)) <= 40
+    # before anything has started, shorter still
+    fresh = Session()
+    first = send(skill, fresh, fresh.intent(intent))
+    assert ends(first)
+    assert said(first) == PROMPTS["goodbye_short"]
+
+
+def test_stop_keeps_the_place_for_next_time(
+    skill: CustomSkill, launched: tuple[Session, Any]
+) -> None:
+    session, _ = launched
+    send(skill, session, session.intent("AMAZON.NextIntent"))
+    response = send(skill, session, session.intent("AMAZON.StopIntent"))
+    assert yoga(response)["pose"] == "downward_dog"
