@@ -65,6 +65,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render_audio(args: argparse.Namespace) -> int:
+    from skill.audio.catalogue import catalogue
+    from skill.audio.engines import EngineUnavailable, engine_by_name
+    from skill.audio.render import RenderError, render
+    from skill.content import load_routine
+
+    if args.jobs < 1:
+        raise CliError(f"--jobs must be at least 1, not {args.jobs}")
+    specs = catalogue(load_routine(), args.locale)
+    try:
+        report = render(specs, Path(args.out), engine_by_name(args.engine), jobs=args.jobs)
+    except EngineUnavailable as exc:
+        raise CliError(str(exc)) from None
+    except RenderError as exc:
+        raise CliError(str(exc)) from None
+    print(report.summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="yoga-skill", description="Post-run yoga, an Alexa skill.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -79,9 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=2)
     serve.add_argument("--dev", action="store_true", help="local use: no verification, loopback")
     serve.set_defaults(func=cmd_serve)
+    render_audio = sub.add_parser("render-audio", help="prerender every spoken line as MP3 clips")
+    render_audio.add_argument(
+        "--engine",
+        default="gtts",
+        choices=("gtts", "offline"),
+        help="gtts: Google's voice (needs its endpoint); offline: piper, on this machine",
+    )
+    render_audio.add_argument("--jobs", type=int, default=2, help="clips rendered at once")
+    render_audio.add_argument("--locale", default="en-GB", choices=LOCALES)
+    render_audio.add_argument("--out", default=str(_audio_dir()), help="the audio directory")
+    render_audio.set_defaults(func=cmd_render_audio)
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser
+
+
+def _audio_dir() -> Path:
+    from skill.audio import AUDIO_DIR
+
+    return AUDIO_DIR
 
 
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []

@@ -37,6 +37,19 @@ def _spoken(lines: Iterable[Line]) -> list[str]:
     return out
 
 
+def _clips_for(block: Block, clips: ClipLookup) -> list[tuple[str, float, int]]:
+    """(url, seconds, pause after) to play a block: its own clip, else one clip a line."""
+    whole = clips(block)
+    if whole is not None:
+        return [(whole[0], whole[1], block[-1].pause_ms)]
+    if len(block) == 1:
+        return []
+    each = [clips((line,)) for line in block]
+    if not all(each):
+        return []
+    return [(c[0], c[1], line.pause_ms) for c, line in zip(each, block, strict=True) if c]
+
+
 def to_ssml(blocks: Iterable[Block], clips: ClipLookup | None = None) -> str:
     """A ``<speak>`` document. With ``clips``, each block plays as its prerendered ``<audio>``
     clip while Alexa's limits allow (5 clips, 240 s); the rest is spoken by Alexa."""
@@ -44,17 +57,18 @@ def to_ssml(blocks: Iterable[Block], clips: ClipLookup | None = None) -> str:
     audio_tags = 0
     audio_seconds = 0.0
     for block in blocks:
-        clip = clips(block) if clips else None
+        found = _clips_for(block, clips) if clips else []
+        seconds = sum(clip[1] for clip in found)
         if (
-            clip is not None
-            and audio_tags < MAX_AUDIO_TAGS
-            and audio_seconds + clip[1] <= MAX_AUDIO_SECONDS
+            found
+            and audio_tags + len(found) <= MAX_AUDIO_TAGS
+            and audio_seconds + seconds <= MAX_AUDIO_SECONDS
         ):
-            body.append(f"<audio src={quoteattr(clip[0])}/>")
-            audio_tags += 1
-            audio_seconds += clip[1]
-            pause = block[-1].pause_ms
-            body.append(breaks(pause) if pause else " ")
+            for url, _, pause in found:
+                body.append(f"<audio src={quoteattr(url)}/>")
+                body.append(breaks(pause) if pause else " ")
+            audio_tags += len(found)
+            audio_seconds += seconds
         else:
             body.extend(_spoken(block))
     return "<speak>" + "".join(body).strip() + "</speak>"

@@ -21,6 +21,7 @@ from ask_sdk_core.skill import CustomSkill
 from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
+from skill.audio import AUDIO_DIR
 from skill.dispatch import BadEnvelope, dispatch
 from skill.verification import RequestVerifier, VerificationError, verify_application_id
 
@@ -29,7 +30,6 @@ access_log = logging.getLogger("skill.access")
 
 MAX_BODY_BYTES = 128 * 1024
 """Alexa's requests are a few kilobytes; anything far larger is not from Alexa."""
-AUDIO_DIR = Path(__file__).resolve().parent.parent / "audio"
 AUDIO_MAX_AGE = 7 * 24 * 3600
 
 

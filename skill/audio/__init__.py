@@ -5,3 +5,8 @@ loudness and encodes Alexa-ready MP3 (and decodes it again), ``mp3check`` checks
 Alexa's SSML audio rules, and ``render`` keeps ``audio/clips/*.mp3`` and ``audio/manifest.json``
 in step with the routine's text, re-rendering only what changed.
 """
+
+from pathlib import Path
+
+AUDIO_DIR = Path(__file__).resolve().parents[2] / "audio"
+"""The committed clips: ``audio/clips/*.mp3`` and ``audio/manifest.json`` at the repo's top."""

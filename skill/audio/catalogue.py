@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from itertools import product
 
 from skill.audio.render import ClipSpec
 from skill.content import Routine
@@ -59,8 +60,8 @@ def _turns(coach: Coach) -> Iterable[Turn]:
                     )
                     if coach.included(segment, state):
                         yield coach.repeat_pose(state)
-    for segment in range(len(coach.segments)):
-        state = State(segment=segment, status="active", accepted=variations)
+    for segment, mode in product(range(len(coach.segments)), ("hold", "flow")):
+        state = State(segment=segment, mode=mode, status="active", accepted=variations)
         heard = replace(state, heard=True)
         yield from (
             op(heard)

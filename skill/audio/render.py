@@ -156,13 +156,8 @@ def _validate(specs: Sequence[ClipSpec]) -> None:
         seen.add(spec.id.lower())
         if not spec.text or not spec.text.strip():
             raise ValueError(f"clip {spec.id!r} has no text")
-    spoken = {spec.id for spec in specs if not spec.parts}
-    for spec in specs:
-        for part, _ in spec.parts:
-            if part not in spoken:
-                raise ValueError(
-                    f"clip {spec.id!r} is made of {part!r}, which is not a spoken clip"
-                )
+        if any(not text.strip() or pause < 0 for text, pause in spec.parts):
+            raise ValueError(f"clip {spec.id!r} has an empty part or a negative pause")
 
 
 class _Voice:

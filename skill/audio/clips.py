@@ -1,0 +1,51 @@
+"""Which prerendered clip plays a block of narration, for ``<audio>`` in skill responses.
+
+Reads only ``audio/manifest.json`` (no audio libraries), so it runs on Lambda too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from skill.audio import AUDIO_DIR
+from skill.narration import Block, block_id
+from skill.ssml import ClipLookup
+
+MANIFEST = "manifest.json"
+
+
+class AudioConfigError(ValueError):
+    """YOGA_AUDIO_BASE_URL or the manifest cannot be used; one line for the operator."""
+
+
+def clip_lookup(base_url: str, audio_dir: Path = AUDIO_DIR) -> ClipLookup:
+    """A lookup from blocks to (URL, seconds) of their clips under ``base_url``.
+
+    A block plays as a clip only if the manifest has it with exactly the block's text, so a
+    stale clip is never played in place of changed words: Alexa speaks those instead.
+    """
+    parts = urlsplit(base_url)
+    if parts.scheme != "https" or not parts.netloc:
+        raise AudioConfigError(f"YOGA_AUDIO_BASE_URL must be an https:// URL, not {base_url!r}")
+    manifest_path = Path(audio_dir) / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        entries: list[dict[str, Any]] = manifest["clips"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise AudioConfigError(f"cannot read the clip manifest {manifest_path}: {exc}") from None
+    base = base_url.rstrip("/")
+    clips = {
+        entry["id"]: (entry["text"], f"{base}/{quote(entry['file'])}", float(entry["duration"]))
+        for entry in entries
+    }
+
+    def lookup(block: Block) -> tuple[str, float] | None:
+        found = clips.get(block_id(block))
+        if found is None or found[0] != " ".join(line.text for line in block):
+            return None
+        return found[1], found[2]
+
+    return lookup
