@@ -44,6 +44,7 @@ build-YogaFunction:
 	rm -rf "$(ARTIFACTS_DIR)/skill"
 	find skill -name __pycache__ -prune -o -type f \( -name '*.py' -o -name '*.yaml' -o -name py.typed \) -print \
 		| tar -cf - -T - | tar -xf - -C "$(ARTIFACTS_DIR)"
+	mkdir -p "$(ARTIFACTS_DIR)/audio" && cp audio/manifest.json "$(ARTIFACTS_DIR)/audio/"
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile --upgrade \
 		--target "$(ARTIFACTS_DIR)" $(LAMBDA_PIP_PLATFORM) -r requirements-lambda.txt
 

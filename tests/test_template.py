@@ -377,8 +377,10 @@ def test_build_copies_only_the_skill_package(lambda_build: Path) -> None:
         "skill/prompts/en.yaml",
     ):
         assert needed in built
-    for stray in ("tests", "bench", "audio", "interaction_models", "template.yaml", "Makefile"):
+    for stray in ("tests", "bench", "interaction_models", "template.yaml", "Makefile"):
         assert not (lambda_build / stray).exists(), stray
+    # The clips are served from S3; the function needs only the manifest to name them.
+    assert sorted(p.name for p in (lambda_build / "audio").iterdir()) == ["manifest.json"]
 
 
 def test_build_installs_runtime_dependencies_for_arm64_python312(lambda_build: Path) -> None:
@@ -410,6 +412,7 @@ def test_built_function_answers_without_the_virtualenv(lambda_build: Path) -> No
         if not key.startswith(("PYTHON", "YOGA_", "AWS_"))
     }
     env["YOGA_PERSISTENCE"] = "none"
+    env["YOGA_AUDIO_BASE_URL"] = "https://d111111abcdef8.cloudfront.net/audio"
     result = subprocess.run(
         [sys.executable, "-S", "-c", script, str(lambda_build)],
         cwd=lambda_build,
@@ -421,4 +424,5 @@ def test_built_function_answers_without_the_virtualenv(lambda_build: Path) -> No
     )
     assert result.returncode == 0, result.stderr
     response = json.loads(result.stdout)
-    assert response["response"]["outputSpeech"]["ssml"].startswith("<speak>Welcome")
+    ssml = response["response"]["outputSpeech"]["ssml"]
+    assert ssml.startswith('<speak><audio src="https://d111111abcdef8.cloudfront.net/audio/clips/')
