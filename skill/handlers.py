@@ -7,6 +7,7 @@ and renders its :class:`~skill.state.Turn`. The Flask webhook, the Lambda entry 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -97,7 +98,10 @@ class SkillContext:
         session = _session(handler_input)
         session[STATE_KEY] = state_dict
         if remember and turn.says:
-            session[LAST_KEY] = [say.to_dict() for say in turn.says]
+            # A string: the SDK deep-copies session attributes on every request.
+            session[LAST_KEY] = json.dumps(
+                [say.to_dict() for say in turn.says], separators=(",", ":")
+            )
         self.save(handler_input, state_dict)
         builder = handler_input.response_builder
         builder.speak(speech)
@@ -298,6 +302,10 @@ def _safe_locale(handler_input: HandlerInput) -> str | None:
 
 
 def _says_from(raw: Any) -> tuple[Say, ...]:
+    try:
+        raw = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return ()
     if not isinstance(raw, list):
         return ()
     says = []

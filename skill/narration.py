@@ -28,6 +28,7 @@ PAUSE_BREATH_IN = 3000
 PAUSE_BREATH_OUT = 4000
 PAUSE_FLOW_CUE = 1500
 PAUSE_SHORT = 400
+RENDER_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Narrator:
         self.routine = routine
         self.locale = locale
         self.prompts = load_prompts(locale)
+        self._cache: dict[tuple[str, tuple[tuple[str, Any], ...]], tuple[Line, ...]] = {}
         self.parts: dict[str, Part] = {}
         for pose in routine.poses:
             self.parts[pose.id] = pose
@@ -106,7 +108,7 @@ class Narrator:
         out: list[list[Line]] = []
         head = ""
         for say in says:
-            lines = list(self._render(say))
+            lines = self._lines_of(say)
             if not lines:
                 continue
             joins = (say.key == "step" and head in ("intro", "intro_side", "step")) or (
@@ -115,11 +117,25 @@ class Narrator:
             if joins and out:
                 out[-1].extend(lines)
             else:
-                out.append(lines)
+                out.append(list(lines))
                 head = say.key
         return [tuple(block) for block in out]
 
     # ------------------------------------------------------------------ rendering
+
+    def _lines_of(self, say: Say) -> tuple[Line, ...]:
+        """The lines of one say, remembered: the same says come round on every turn."""
+        try:
+            key = (say.key, tuple(sorted(say.params.items())))
+            hash(key)
+        except TypeError:  # a tampered parameter: render it, don't remember it
+            return tuple(self._render(say))
+        lines = self._cache.get(key)
+        if lines is None:
+            if len(self._cache) >= RENDER_CACHE_SIZE:
+                self._cache.clear()
+            lines = self._cache[key] = tuple(self._render(say))
+        return lines
 
     def _render(self, say: Say) -> Iterator[Line]:
         p = say.params

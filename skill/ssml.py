@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
-from skill.narration import Block, Line
+from skill.narration import Block
 
 MAX_SPEECH_CHARS = 8000
 MAX_BREAK_MS = 10_000
@@ -29,12 +30,14 @@ def breaks(ms: int) -> str:
     return "".join(out)
 
 
-def _spoken(lines: Iterable[Line]) -> list[str]:
+@lru_cache(maxsize=4096)
+def _spoken(block: Block) -> str:
+    """A block as SSML text and breaks (remembered: the same blocks are said again and again)."""
     out = []
-    for line in lines:
+    for line in block:
         out.append(escape(line.text))
         out.append(breaks(line.pause_ms) if line.pause_ms else " ")
-    return out
+    return "".join(out)
 
 
 def _clips_for(block: Block, clips: ClipLookup) -> list[tuple[str, float, int]]:
@@ -70,7 +73,7 @@ def to_ssml(blocks: Iterable[Block], clips: ClipLookup | None = None) -> str:
             audio_tags += len(found)
             audio_seconds += seconds
         else:
-            body.extend(_spoken(block))
+            body.append(_spoken(block))
     return "<speak>" + "".join(body).strip() + "</speak>"
 
 

@@ -81,7 +81,7 @@ def yoga(response: dict[str, Any]) -> dict[str, Any]:
 
 
 def last_keys(response: dict[str, Any]) -> list[str]:
-    return [item["k"] for item in response["sessionAttributes"]["last"]]
+    return [item["k"] for item in json.loads(response["sessionAttributes"]["last"])]
 
 
 @pytest.fixture
@@ -546,7 +546,7 @@ def test_unrenderable_last_answer_apologises_then_recovers(
     with the session kept open; any other request then carries on normally."""
     session = Session()
     send(skill, session, session.launch())
-    session.attributes["last"] = [{"k": "welcome", "p": "nope"}]
+    session.attributes["last"] = json.dumps([{"k": "welcome", "p": "nope"}])
     with caplog.at_level(logging.ERROR, logger="skill.handlers"):
         response = send(skill, session, session.intent("AMAZON.RepeatIntent"))
     _check_apology(response)

@@ -243,9 +243,11 @@ def test_hold_session_from_launch_to_goodbye(routine: str, breaths: int) -> None
     check_escaping(runner)
 
     # Every narrated segment names its side, and every hold counts the set breaths.
-    narrated = [r for r in runner.responses if r["sessionAttributes"]["last"][0]["k"] == "intro"]
+    narrated = [
+        r for r in runner.responses if json.loads(r["sessionAttributes"]["last"])[0]["k"] == "intro"
+    ]
     for response in runner.responses:
-        keys = [item["k"] for item in response["sessionAttributes"].get("last", [])]
+        keys = [item["k"] for item in json.loads(response["sessionAttributes"].get("last", "[]"))]
         text = said(response)
         part_id, side = position(response)
         if "intro" in keys and side:
