@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -84,6 +85,71 @@ def cmd_render_audio(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_play(args: argparse.Namespace) -> int:
+    from skill.audio import player
+    from skill.content import load_routine
+    from skill.state import MAX_BREATHS, MIN_BREATHS, Coach
+
+    if not MIN_BREATHS <= args.breaths <= MAX_BREATHS:
+        raise CliError(
+            f"--breaths must be between {MIN_BREATHS} and {MAX_BREATHS}, not {args.breaths}"
+        )
+    export = Path(args.export) if args.export else None
+    if export is not None and (export.is_dir() or not export.parent.is_dir()):
+        raise CliError(f"cannot write {export}: {export.parent} is not a directory")
+    routine = load_routine()
+    coach = Coach(routine)
+    try:
+        start_at = player.resolve_part(coach, args.start_at) if args.start_at else None
+        clips = player.load_clips(Path(args.audio_dir))
+
+        def timeline_for(mode: str) -> player.Timeline:
+            session = player.Session(mode, args.breaths, start_at, not args.no_variations)
+            return player.build_timeline(routine, clips, session)
+
+        timeline = timeline_for(args.mode)
+        missing = player.missing_files(timeline)
+        if missing:
+            raise CliError(
+                f"clip file {missing[0]} is missing ({len(missing)} in all); "
+                "run yoga-skill render-audio"
+            )
+        if args.dry_run:
+            for line in player.format_timeline(timeline):
+                print(line)
+            return 0
+        if export is not None:
+            result = player.export_mp3(timeline, export, _export_progress(sys.stderr))
+            print(
+                f"wrote {result.path}: {player.clock(result.duration)} "
+                f"({result.duration:.1f} s), {result.bytes / 1e6:.1f} MB"
+            )
+            return 0
+        timelines = {args.mode: timeline}
+        other = "flow" if args.mode == "hold" else "hold"
+        with contextlib.suppress(player.PlayerError):  # then f and h do nothing
+            other_timeline = timeline_for(other)
+            if not player.missing_files(other_timeline):
+                timelines[other] = other_timeline
+        player.play(timelines, args.mode, coach=coach)
+    except player.PlayerError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
+def _export_progress(stream: TextIO) -> Callable[[str, int, int], None]:
+    tty = stream.isatty()
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if tty and stage == "decoding":
+            stream.write(f"\rdecoding clips {done}/{total}" + ("\n" if done == total else ""))
+        elif done == 0:
+            stream.write(f"{stage}...\n")
+        stream.flush()
+
+    return progress
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="yoga-skill", description="Post-run yoga, an Alexa skill.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -109,6 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
     render_audio.add_argument("--locale", default="en-GB", choices=LOCALES)
     render_audio.add_argument("--out", default=str(_audio_dir()), help="the audio directory")
     render_audio.set_defaults(func=cmd_render_audio)
+    play = sub.add_parser("play", help="play the routine from the clips: no Alexa, no network")
+    play.add_argument("--mode", default="hold", choices=("hold", "flow"))
+    play.add_argument("--breaths", type=int, default=5, help="breaths in each hold (1 to 15)")
+    play.add_argument("--from", dest="start_at", metavar="POSE", help="start at this pose")
+    play.add_argument("--no-variations", action="store_true", help="say no to the variations")
+    play_out = play.add_mutually_exclusive_group()
+    play_out.add_argument("--dry-run", action="store_true", help="print the timeline only")
+    play_out.add_argument("--export", metavar="FILE.mp3", help="write the session as one MP3")
+    play.add_argument("--audio-dir", default=str(_audio_dir()), help="the audio directory")
+    play.set_defaults(func=cmd_play)
     for register in _EXTRA_COMMANDS:
         register(sub)
     return parser

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_model import RequestEnvelope
 
-_serializer = DefaultSerializer()
+from skill.serializer import PlannedSerializer
+
+_serializer = PlannedSerializer()
 
 
 class BadEnvelope(ValueError):
@@ -22,7 +22,7 @@ def parse_envelope(data: dict[str, Any]) -> RequestEnvelope:
     if not isinstance(data["request"].get("type"), str):
         raise BadEnvelope("request type is missing")
     try:
-        envelope = _serializer.deserialize(json.dumps(data), RequestEnvelope)
+        envelope = _serializer.from_data(data, RequestEnvelope)
     except Exception as exc:  # the SDK raises bare exceptions on shape errors
         raise BadEnvelope(f"malformed envelope: {exc}") from exc
     if envelope.request is None:
