@@ -143,8 +143,10 @@ def _export_progress(stream: TextIO) -> Callable[[str, int, int], None]:
     def progress(stage: str, done: int, total: int) -> None:
         if tty and stage == "decoding":
             stream.write(f"\rdecoding clips {done}/{total}" + ("\n" if done == total else ""))
-        elif done == 0:
-            stream.write(f"{stage}...\n")
+        elif stage == "decoding" and done == 1:
+            stream.write(f"decoding {total} clips...\n")
+        elif stage == "encoding" and done == 0:
+            stream.write("encoding...\n")
         stream.flush()
 
     return progress

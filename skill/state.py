@@ -171,7 +171,11 @@ class Coach:
             intro_key = "intro" if seg.side == 0 else "intro_side"
             says.append(Say(intro_key, {**ident, "number": seg.pose + 1}))
         last_side = seg.side == len(part.sides) - 1
-        for step in range(from_step, len(part.steps)):
+        steps = len(part.steps)
+        # A closing step that changes on the last side ("switch sides when ready") is the cue
+        # to move on, so before the last side it comes after the hold, not before it.
+        switch_cue = not last_side and part.steps[-1].last_side is not None
+        for step in range(from_step, steps - 1 if switch_cue else steps):
             says.append(Say("step", {**ident, "step": step + 1, "last": last_side}))
         if pose.relaxation:
             seconds = state.breaths * RELAX_SECONDS_PER_BREATH
@@ -181,6 +185,8 @@ class Coach:
         tip_part = part if part.tip else pose
         if tip_part.tip and seg.side == 0:
             says.append(Say("tip", {"part": tip_part.id}))
+        if switch_cue and from_step < steps:
+            says.append(Say("step", {**ident, "step": steps, "last": False}))
         new = replace(state, step=len(part.steps) - 1, heard=True, status="active", pending=None)
         offer = self._offer_after(new)
         if offer:

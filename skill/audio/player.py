@@ -726,14 +726,15 @@ def play(
     timelines: Mapping[str, Timeline],
     mode: Mode,
     *,
-    device_factory: DeviceFactory = open_device,
+    device_factory: DeviceFactory | None = None,
     keys: TerminalKeys | None = None,
     out: TextIO | None = None,
     coach: Coach | None = None,
 ) -> PlayerState:
     """Play a session through the audio device until it ends or ``q``; the final state.
 
-    The device is opened first (so a machine without one fails before the clips load).
+    The device is opened (``device_factory(sample_rate)``, by default :func:`open_device`)
+    before the clips are decoded, so a machine without one fails at once.
     """
     import miniaudio
 
@@ -742,7 +743,7 @@ def play(
     if not files:
         raise PlayerError("the session has no clips")
     rate = _read_clip(files[0]).sample_rate
-    device = device_factory(rate)
+    device = (device_factory or open_device)(rate)
     tty = bool(getattr(out, "isatty", lambda: False)())
     shown = 0
     try:
