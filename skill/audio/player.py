@@ -32,7 +32,7 @@ import numpy as np
 
 from skill.content import Routine
 from skill.narration import PAUSE_BREATH_IN, PAUSE_BREATH_OUT, Block, Line, Narrator, block_id
-from skill.state import Coach, Mode, Say, State, Turn
+from skill.state import DEFAULT_BREATHS, Coach, Mode, Say, State, Turn
 
 from .processing import Pcm, decode_mp3, encode_mp3, resample
 from .render import load_manifest
@@ -102,7 +102,7 @@ class Session:
     """How to run the routine: the mode, breaths per hold, where to start, variations or not."""
 
     mode: Mode = "hold"
-    breaths: int = 5
+    breaths: int = DEFAULT_BREATHS
     start_at: str | None = None
     """A pose or variation id to start at (no welcome); ``None`` for the whole routine."""
     variations: bool = True
@@ -202,6 +202,7 @@ class Timeline:
     cues: tuple[Cue, ...]
     sections: tuple[Section, ...] = field(init=False)
     _starts: tuple[float, ...] = field(init=False, repr=False)
+    _section_starts: tuple[float, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         sections: list[Section] = []
@@ -210,6 +211,7 @@ class Timeline:
                 sections.append(Section(cue.section, cue.start, i))
         object.__setattr__(self, "sections", tuple(sections))
         object.__setattr__(self, "_starts", tuple(c.start for c in self.cues))
+        object.__setattr__(self, "_section_starts", tuple(s.start for s in sections))
 
     @property
     def total(self) -> float:
@@ -222,8 +224,7 @@ class Timeline:
         return self.cues[self.cue_index_at(t)]
 
     def section_index_at(self, t: float) -> int:
-        starts = [s.start for s in self.sections]
-        return max(0, bisect_right(starts, t) - 1)
+        return max(0, bisect_right(self._section_starts, t) - 1)
 
     def files(self) -> list[Path]:
         """The clip files, each once, in order of first use."""
@@ -240,13 +241,15 @@ class _Heard:
     label: str
 
 
-def _heard_lines(coach: Coach, narrator: Narrator, says: Sequence[Say]) -> list[_Heard]:
+def _heard_lines(
+    coach: Coach, narrator: Narrator, says: Sequence[Say], section: SectionKey
+) -> list[_Heard]:
+    """Each line of ``says`` with its section (carried on from ``section``) and label."""
     segment_of = {
         (coach.part(seg).id, coach.part(seg).sides[seg.side]): i
         for i, seg in enumerate(coach.segments)
     }
     out: list[_Heard] = []
-    section: SectionKey = WELCOME
     for say in says:
         part, side = say.params.get("part"), str(say.params.get("side", ""))
         if say.key == "welcome":
@@ -354,25 +357,25 @@ def build_timeline(
     """The session as clips and silences (pure: reads nothing but ``clips``)."""
     coach = Coach(routine)
     narrator = narrator or Narrator(routine)
-    names = {p.id: p.name for p in routine.poses}
-    names |= {v.id: v.name for p in routine.poses for v in p.variations}
     cues: list[Cue] = []
     t = 0.0
+    section: SectionKey = WELCOME
     for turn in session_turns(coach, session):
         says = [s for s in turn.says if s.key not in UNHEARD]
-        heard = _heard_lines(coach, narrator, says)
+        heard = _heard_lines(coach, narrator, says, section)
+        section = heard[-1].section if heard else section
         at = 0
         for block in narrator.blocks(says):
             block_heard = heard[at : at + len(block)]
             at += len(block)
             for clip, pause, hs in _block_cues(block, block_heard, clips):
-                section = hs[0].section
-                if isinstance(section, int):
-                    seg = coach.segments[section]
+                key = hs[0].section
+                if isinstance(key, int):
+                    seg = coach.segments[key]
                     part = coach.part(seg)
-                    pose, side = names[part.id], part.sides[seg.side]
+                    pose, side = part.name, part.sides[seg.side]
                 else:
-                    pose, side = section.capitalize(), ""
+                    pose, side = key.capitalize(), ""
                 cues.append(
                     Cue(
                         start=round(t, 3),
@@ -381,7 +384,7 @@ def build_timeline(
                         file=clip.file,
                         text=clip.text,
                         pause=pause,
-                        section=section,
+                        section=key,
                         pose=pose,
                         side=side,
                         doing=_summary(hs),
@@ -618,7 +621,9 @@ def resume_hint(state: PlayerState, coach: Coach) -> str:
     if not isinstance(key, int):
         return ""
     part = coach.part(coach.segments[key])
-    return f"yoga-skill play --mode {state.mode} --from {part.id}"
+    breaths = state.timeline.breaths
+    more = f" --breaths {breaths}" if breaths != DEFAULT_BREATHS else ""
+    return f"yoga-skill play --mode {state.mode}{more} --from {part.id}"
 
 
 class Device(Protocol):
@@ -745,7 +750,7 @@ def play(
     rate = _read_clip(files[0]).sample_rate
     device = (device_factory or open_device)(rate)
     tty = bool(getattr(out, "isatty", lambda: False)())
-    shown = 0
+    shown, drawn = 0, ""
     try:
         samples, rate = decode_files(files, rate=rate)
         lock = threading.Lock()
@@ -778,10 +783,10 @@ def play(
                     if key:
                         shared[0] = handle_key(shared[0], key)
                     state = shared[0]
-                if tty:
-                    line = status_line(state)[: _terminal_width() - 1]
+                line = status_line(state)[: _terminal_width() - 1]
+                if tty and line != drawn:
                     out.write("\r" + line.ljust(shown))
-                    shown = len(line)
+                    shown, drawn = len(line), line
                     out.flush()
                 if state.quit or state.finished:
                     break
@@ -811,10 +816,13 @@ def _terminal_width() -> int:
 
 __all__ = [
     "BACK_GRACE_S",
+    "KEYS_HELP",
     "NO_DEVICE",
     "UNHEARD",
     "Clip",
     "Cue",
+    "Device",
+    "DeviceFactory",
     "ExportResult",
     "NoAudioDevice",
     "PlayerError",
@@ -838,6 +846,7 @@ __all__ = [
     "part_ids",
     "play",
     "resolve_part",
+    "resume_hint",
     "session_turns",
     "status_line",
 ]
