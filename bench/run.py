@@ -1,0 +1,297 @@
+"""``make bench``: every performance figure of the skill, measured in one run on this machine.
+
+    .venv/bin/python bench/run.py [--quick] [--skip-server] [--skip-cold] [--no-profile]
+
+Prints the machine, then a table (each figure with its baseline, target and PASS/MISS), and
+writes bench/results/latest.md (the table), latest.json (the numbers), samples.json (every
+in-process sample), latency.png (latency distributions) and profile.txt (cProfile of the
+per-turn path). Figures:
+
+a. per turn through the webhook in-process vs a bare Flask JSON route (target: ratio <= 2)
+b. request verification on vs off (target: ratio <= 1.10)
+c. cold start vs an ask-sdk hello world (target: ratio <= 1.5)
+d. the production server under 1, 8 and 32 clients (target at 32: p99 < 50 ms, no errors)
+e. peak resident memory per gunicorn worker (target: < 80 MB)
+f. the cost per turn of SQLite persistence (reported)
+
+Nothing is timed inside a test; every clock is time.perf_counter_ns around the work itself,
+request bodies are built before the clock starts, warm-up rounds are not kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+
+TARGETS = {"a_ratio": 2.0, "b_ratio": 1.10, "c_ratio": 1.5, "d_p99_ms": 50, "e_mb": 80}
+
+SERVER_USERS = 8
+"""Distinct runners in the server's request mix (each the recorded session's 40 turns)."""
+SERVER_LEVELS = ((1, 2000), (8, 6000), (32, 20000))
+SERVER_WARMUP = 400
+SIGNATURE_WINDOW_S = 150
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a fifth of the samples (try-out)")
+    parser.add_argument("--skip-server", action="store_true", help="no d and e")
+    parser.add_argument("--skip-cold", action="store_true", help="no c")
+    parser.add_argument("--no-profile", action="store_true")
+    args = parser.parse_args(argv)
+    scale = 0.2 if args.quick else 1.0
+
+    import inprocess
+    import report
+    from stats import machine, summary_ms
+    from workload import TURNS, make_signed_env
+
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "machine": machine(),
+        "targets": TARGETS,
+        "notes": [],
+    }
+    m = results["machine"]
+    print(f"post-run-yoga bench, {results['date']}")
+    print(f"CPU: {m['cpu']}, {m['cores']} cores ({m['cores_usable']} usable)")
+    print(f"Python {m['python']} ({m['implementation']}), {m['platform']}")
+    print(", ".join(f"{k} {v}" for k, v in m["versions"].items()), flush=True)
+
+    samples_out: dict[str, list[float]] = {}
+    RESULTS.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="yoga-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        signed = make_signed_env(tmp)
+        apps = inprocess.build_apps(tmp, signed)
+        recorded = inprocess.record(apps)
+        plain = inprocess.Bodies(recorded)
+        signed_bodies = inprocess.Bodies(recorded, signed)
+        Side = inprocess.Side
+
+        # a. the skill through the webhook vs a bare Flask JSON route
+        rounds = max(20, int(250 * scale))
+        log(f"a. skill vs bare Flask: {rounds} sessions of 40 turns each, interleaved")
+        a = inprocess.run_rounds(
+            [Side("skill", apps.skill), Side("bare", apps.bare, check_speech=False)],
+            plain,
+            rounds=rounds,
+            warmup=10,
+            progress=log,
+        )
+        skill_s, bare_s = summary_ms(inprocess.flat(a["skill"])), summary_ms(
+            inprocess.flat(a["bare"])
+        )
+        results["a"] = {
+            "samples_per_side": skill_s["n"],
+            "skill": skill_s,
+            "bare": bare_s,
+            "ratio": skill_s["median_ms"] / bare_s["median_ms"],
+            "per_turn": [
+                {"turn": i + 1, "said": TURNS[i][0], **summary_ms(turn)}
+                for i, turn in enumerate(a["skill"])
+            ],
+        }
+
+        # b. verification on vs off
+        log(f"b. verification on vs off: {rounds} sessions each, interleaved")
+        b = inprocess.run_rounds(
+            [Side("on", apps.verify_on), Side("off", apps.verify_off)],
+            signed_bodies,
+            rounds=rounds,
+            warmup=10,
+            progress=log,
+        )
+        on_s, off_s = summary_ms(inprocess.flat(b["on"])), summary_ms(inprocess.flat(b["off"]))
+        results["b"] = {
+            "on": on_s,
+            "off": off_s,
+            "ratio": on_s["median_ms"] / off_s["median_ms"],
+            "added_ms": on_s["median_ms"] - off_s["median_ms"],
+        }
+
+        # f. SQLite persistence vs none
+        f_rounds = max(20, int(200 * scale))
+        log(f"f. SQLite vs no persistence: {f_rounds} sessions each, interleaved")
+        f = inprocess.run_rounds(
+            [Side("sqlite", apps.sqlite, check_speech=False), Side("none", apps.skill)],
+            plain,
+            rounds=f_rounds,
+            warmup=10,
+            progress=log,
+        )
+        sq_s, none_s = summary_ms(inprocess.flat(f["sqlite"])), summary_ms(
+            inprocess.flat(f["none"])
+        )
+        results["f"] = {
+            "sqlite": sq_s,
+            "none": none_s,
+            "added_ms": sq_s["median_ms"] - none_s["median_ms"],
+            "ratio": sq_s["median_ms"] / none_s["median_ms"],
+            "db_dir_note": f"SQLite file under {tmp} (WAL, synchronous=NORMAL)",
+        }
+
+        # g. the whole production path in-process, with the server's JSON logging to /dev/null
+        g_rounds = max(20, int(150 * scale))
+        log(f"g. production path in-process: {g_rounds} sessions")
+        with inprocess.production_logging():
+            g = inprocess.run_rounds(
+                [Side("production", apps.production, check_speech=False)],
+                signed_bodies,
+                rounds=g_rounds,
+                warmup=10,
+            )
+        prod_s = summary_ms(inprocess.flat(g["production"]))
+        results["g"] = {
+            "production": prod_s,
+            "ratio_to_bare": prod_s["median_ms"] / bare_s["median_ms"],
+        }
+
+        for name, per_turn in (
+            ("bare Flask", a["bare"]),
+            ("skill", a["skill"]),
+            ("skill, verify on", b["on"]),
+            ("skill, SQLite", f["sqlite"]),
+            ("production path", g["production"]),
+        ):
+            samples_out[name] = [s / 1e6 for s in inprocess.flat(per_turn)]
+
+        # c. cold start
+        if not args.skip_cold:
+            import cold
+
+            reps = 7 if not args.quick else 3
+            log(f"c. cold start: {reps} runs of each variant, interleaved")
+            runs = cold.measure(tmp, signed, reps)
+            c: dict[str, Any] = {"reps": reps}
+            for name, values in runs.items():
+                c[name] = {**summary_ms(values), "runs_ms": [v / 1e6 for v in values]}
+            c["ratio"] = c["skill"]["median_ms"] / c["hello"]["median_ms"]
+            c["production_ratio"] = c["skill_production"]["median_ms"] / c["hello"]["median_ms"]
+            results["c"] = c
+
+        # d and e. the production server under load
+        server_levels: list[dict[str, Any]] = []
+        if not args.skip_server:
+            import load
+
+            results["load_generator"] = load.load_generator()
+            server_levels = run_server(tmp, signed, recorded, results, scale)
+
+        # the per-turn path, profiled (not timed)
+        if not args.no_profile:
+            log("profiling the per-turn path (cProfile)")
+            profile_rounds = max(10, int(100 * scale))
+            text = "== a. skill, in-process (verify off, no persistence)\n"
+            text += inprocess.profile_session(apps.skill, plain, profile_rounds)
+            text += "\n== b. skill, verify on (no persistence)\n"
+            text += inprocess.profile_session(apps.verify_on, signed_bodies, profile_rounds)
+            with inprocess.production_logging():
+                text += "\n== g. production path (verify on, SQLite, JSON access log)\n"
+                text += inprocess.profile_session(apps.production, signed_bodies, profile_rounds)
+            (RESULTS / "profile.txt").write_text(text)
+
+    results["elapsed_s"] = time.perf_counter() - started
+    results["notes"] += [
+        "In-process figures call the Flask app's WSGI callable with a prepared environ "
+        "(bench/wsgi_call.py), the same harness for every side; logging is not configured "
+        "there except in g (as in production: JSON lines, here to /dev/null).",
+        "a, b and f replay the exact bodies of one live 40-turn pass (bench/workload.py); "
+        "b re-stamps and re-signs them with the throwaway CA every 60 s.",
+    ]
+    table = report.rows(results)
+    results["table"] = report.table_dicts(table)
+    text = report.markdown(results, table)
+    print()
+    print(text)
+    (RESULTS / "latest.md").write_text(text)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=1) + "\n")
+    (RESULTS / "samples.json").write_text(
+        json.dumps({k: [round(v, 4) for v in vs] for k, vs in samples_out.items()}) + "\n"
+    )
+    report.plot(RESULTS / "latency.png", samples_out, server_levels)
+    log(f"wrote {RESULTS}/latest.md, latest.json, samples.json, latency.png, profile.txt")
+    return 0
+
+
+def run_server(
+    tmp: Path, signed: Any, recorded: Any, results: dict[str, Any], scale: float
+) -> list[dict[str, Any]]:
+    import load
+    from workload import restamp
+
+    env = {
+        **signed.env,
+        "YOGA_PERSISTENCE": "sqlite",
+        "YOGA_DB": str(tmp / "server" / "progress.sqlite3"),
+    }
+    log_path = tmp / "server.log"
+    log("d. starting yoga-skill serve (gunicorn, 2 workers, verify on, SQLite)")
+    server = load.start_server(env, log_path)
+    levels: list[dict[str, Any]] = []
+    try:
+        for connections, requested in SERVER_LEVELS:
+            requested = max(connections * 50, int(requested * scale))
+            # Fresh timestamps (verification allows 150 s): stamp and sign just before the level.
+            signed_at = time.monotonic()
+            now = datetime.now(UTC)
+            mix: list[tuple[str, bytes]] = []
+            for user in range(SERVER_USERS):
+                bodies = restamp(
+                    recorded.bodies,
+                    now,
+                    user_id=f"amzn1.ask.account.BENCH-RUNNER-{user}",
+                    session_suffix=f"-{user}",
+                )
+                mix += [(signed.headers(b)["Signature-256"], b) for b in bodies]
+            bodies_file = tmp / f"bodies-{connections}.txt"
+            load.write_bodies_file(bodies_file, signed.cert_url, mix)
+            log(f"d. {connections} clients: warm-up {SERVER_WARMUP}, then {requested} requests")
+            warm = load.run_load(server.port, bodies_file, connections, SERVER_WARMUP, 30)
+            if warm["error_count"]:
+                results["notes"].append(
+                    f"warm-up at {connections} clients had errors: {warm['errors']}"
+                )
+            budget = SIGNATURE_WINDOW_S - 10 - (time.monotonic() - signed_at)
+            level = load.run_load(server.port, bodies_file, connections, requested, budget)
+            level["requested"] = requested
+            level["time_budget_s"] = budget
+            levels.append(level)
+            log(
+                f"   {level['responses']} responses in {level['duration_s']:.1f} s: "
+                f"{level['rps']:.0f} req/s, p50 {level['p50_ms']:.2f} ms, "
+                f"p99 {level['p99_ms']:.2f} ms, errors {level['errors']}"
+            )
+        master = server.proc.pid
+        workers = load.worker_pids(master)
+        worker_status = [{"pid": pid, **load.proc_status_kb(pid)} for pid in workers]
+        results["e"] = {
+            "workers": worker_status,
+            "master": {"pid": master, **load.proc_status_kb(master)},
+            "max_vmhwm_mb": max(w["VmHWM"] for w in worker_status) / 1024,
+        }
+    finally:
+        server.stop()
+    results["d"] = {"levels": levels, "users_in_mix": SERVER_USERS}
+    problems = [line for line in server.log_tail(2000).splitlines() if '"level":"error"' in line]
+    if problems:
+        results["notes"].append(f"server logged {len(problems)} errors, e.g. {problems[0][:300]}")
+    return levels
+
+
+if __name__ == "__main__":
+    sys.exit(main())
