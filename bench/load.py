@@ -175,6 +175,7 @@ def _run_wrk(
         "--",
         str(bodies_file),
         str(requests),
+        "1",
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=False)
     raw = _parse_bench_json(done.stdout, "wrk")

@@ -1,11 +1,11 @@
 -- wrk script for bench/run.py: POSTs prepared, signed Alexa requests in turn and stops by itself
 -- after a set number of responses (wrk's -d is the time bound).
 --
---   wrk -t1 -c32 -d120s --timeout 10s -s bench/wrk_post.lua http://127.0.0.1:PORT -- FILE LIMIT
+--   wrk -t1 -c32 -d120s --timeout 10s -s bench/wrk_post.lua http://127.0.0.1:PORT -- FILE LIMIT THREADS
 --
 -- FILE: the certificate chain URL on the first line, then per request: the Signature-256 value on
 -- one line, the body length on the next, the body bytes and a newline.
--- LIMIT: responses to collect across all threads.
+-- LIMIT: responses to collect across all threads (THREADS: the -t given to wrk, default 1).
 
 local threads = {}
 
@@ -30,7 +30,8 @@ function init(args)
     }, body)
   end
   f:close()
-  limit = math.ceil(tonumber(args[2]) / #threads)
+  -- init runs in each thread's own Lua state, where setup's table is not visible.
+  limit = math.ceil(tonumber(args[2]) / tonumber(args[3] or "1"))
   next_index = 0
   responses = 0
   non200 = 0

@@ -14,9 +14,7 @@ from pathlib import Path
 from string import Formatter
 from typing import Any
 
-import yaml
-
-from skill.content import Part, Routine, swap_sides
+from skill.content import Part, Routine, read_yaml, swap_sides
 from skill.state import Say
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
@@ -58,7 +56,7 @@ def load_prompts(locale: str = "en-GB") -> Mapping[str, Any]:
     for name in (lang, locale):
         path = PROMPTS_DIR / f"{name}.yaml"
         if path.exists():
-            merged.update(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+            merged.update(read_yaml(path) or {})
     if not merged:
         raise PromptError(f"no prompts for locale {locale!r}")
     return merged
