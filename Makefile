@@ -28,6 +28,8 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix skill tests bench
 
 bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || \
+		echo "wrk could not be installed: the bench uses its Python load client"
 	$(BIN)/python bench/run.py
 
 audio: $(STAMP)

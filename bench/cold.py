@@ -36,7 +36,14 @@ class Variant:
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("YOGA_", "ALEXA_"))}
+    """This environment without YOGA_*/ALEXA_* settings, and allowed to write bytecode caches
+    (PYTHONDONTWRITEBYTECODE would make every run compile the skill's modules afresh, which a
+    deployed server or a warm Lambda image does not do; the untimed warm-up run writes them)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("YOGA_", "ALEXA_")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env.update(extra)
     return env
 
@@ -71,9 +78,7 @@ def variants(tmp: Path, signed: SignedEnv) -> list[Variant]:
         Variant(
             "skill_production",
             [python, str(BENCH / "cold_skill.py"), str(signed_launch)],
-            _clean_env(
-                **signed.env, YOGA_PERSISTENCE="sqlite", YOGA_DB=str(tmp / "cold.sqlite3")
-            ),
+            _clean_env(**signed.env, YOGA_PERSISTENCE="sqlite", YOGA_DB=str(tmp / "cold.sqlite3")),
             "answered 200",
             prepare=sign_fresh,
         ),

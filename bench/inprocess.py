@@ -16,6 +16,7 @@ import logging
 import os
 import pstats
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -56,7 +57,7 @@ class Side:
     name: str
     app: Any
     check_speech: bool = True
-    """Compare each answer's speech with the live pass (not with persistence: the launch differs)."""
+    """Compare each answer's speech with the live pass (not with persistence: launch differs)."""
 
 
 Prepared = tuple[list[dict[str, Any]], list[bytes]]
@@ -109,7 +110,9 @@ def run_rounds(
             results = [caller.call(t, b) for t, b in zip(templates, request_bodies, strict=True)]
             bad = [s for s in caller.statuses if not s.startswith("200")]
             if bad or len(caller.statuses) != len(results):
-                raise RuntimeError(f"{side.name}: non-200 answers {bad[:3]}: {results[0][1][:200]!r}")
+                raise RuntimeError(
+                    f"{side.name}: non-200 answers {bad[:3]}: {results[0][1][:200]!r}"
+                )
             if side.check_speech and r in (0, warmup + rounds - 1):
                 for i, (_, out) in enumerate(results):
                     got = speech_of(json.loads(out))
@@ -162,14 +165,14 @@ def record(apps: Apps) -> Recorded:
     return record_session(apps.skill)
 
 
-class production_logging:  # noqa: N801 (a context manager used like a function)
+class production_logging:
     """The server's logging (skill.logs.configure: JSON lines at INFO), written to /dev/null."""
 
     def __enter__(self) -> None:
         root = logging.getLogger()
         self.saved = (root.handlers[:], root.level)
         logs.configure()
-        self.devnull = open(os.devnull, "w")  # noqa: SIM115
+        self.devnull = open(os.devnull, "w")
         for handler in root.handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(self.devnull)
@@ -202,3 +205,148 @@ def profile_session(app: Any, bodies: Bodies, rounds: int, top: int = 25) -> str
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)
     return out.getvalue()
+
+
+# ---------------------------------------------------------------------- where the time goes
+
+
+class Stages:
+    """Wraps functions and methods to add up the time spent in them (and how often they ran)."""
+
+    def __init__(self) -> None:
+        self.total_ns: dict[str, int] = {}
+        self.calls: dict[str, int] = {}
+        self._undo: list[Callable[[], None]] = []
+
+    def wrap(self, owner: Any, attr: str, label: str) -> None:
+        original = getattr(owner, attr)
+        own = attr in vars(owner)
+        self.total_ns.setdefault(label, 0)
+        self.calls.setdefault(label, 0)
+        total, calls = self.total_ns, self.calls
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter_ns()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                total[label] += time.perf_counter_ns() - t0
+                calls[label] += 1
+
+        setattr(owner, attr, timed)
+        if own:
+            self._undo.append(lambda: setattr(owner, attr, original))
+        else:
+            self._undo.append(lambda: delattr(owner, attr))
+
+    def undo(self) -> None:
+        for step in reversed(self._undo):
+            step()
+        self._undo.clear()
+
+
+def breakdown(app: Flask, bodies: Bodies, rounds: int) -> list[dict[str, Any]]:
+    """Mean time per turn in each stage of the webhook's request path, with every stage
+    instrumented (so the means add up; the wrappers cost well under a microsecond each).
+
+    ``rest`` rows are what is left of their parent: for the webhook, Flask's request handling,
+    JSON parsing and encoding, the summary for the access log.
+    """
+    import ask_sdk_core.attributes_manager as attributes_manager
+
+    import skill.dispatch as dispatch_module
+    import skill.handlers as handlers
+    import skill.persistence as persistence
+    import skill.verification as verification
+    import skill.webhook as webhook
+
+    stages = Stages()
+    skill = app.extensions["yoga_skill"]
+    # The webhook's own JSON work: its module's ``json`` seen through a timing namespace.
+    timed_json = types.SimpleNamespace(loads=json.loads, dumps=json.dumps)
+    saved_json = webhook.json
+    webhook.json = timed_json  # type: ignore[assignment]
+    stages._undo.append(lambda: setattr(webhook, "json", saved_json))
+    plan = [
+        (timed_json, "loads", "json_loads"),
+        (webhook, "_json", "response"),
+        (webhook, "_summary", "summary"),
+        (webhook, "dispatch", "dispatch"),
+        (dispatch_module, "parse_envelope", "parse"),
+        (skill, "invoke", "invoke"),
+        (attributes_manager.AttributesManager, "__init__", "attributes"),
+        (handlers.SkillContext, "load", "load"),
+        (handlers.SkillContext, "respond", "respond"),
+        (handlers.SkillContext, "save", "save"),
+        (persistence.SqliteAdapter, "get_attributes", "sqlite_get"),
+        (persistence.SqliteAdapter, "save_attributes", "sqlite_save"),
+        (verification.RequestVerifier, "verify", "verify"),
+        (verification, "_check_signature", "signature"),
+        (verification, "validate_cert_url", "cert_url"),
+        (verification.CertificateStore, "signing_certificate", "chain"),
+        (verification, "verify_timestamp", "timestamp"),
+        (webhook.access_log, "info", "access_log"),
+    ]
+    caller = Caller(app)
+    totals: list[int] = []
+    try:
+        for owner, attr, label in plan:
+            stages.wrap(owner, attr, label)
+        for r in range(rounds + 2):
+            templates, request_bodies = bodies.get()
+            for t, b in zip(templates, request_bodies, strict=True):
+                elapsed, _ = caller.call(t, b)
+                if r >= 2:
+                    totals.append(elapsed)
+                else:  # warm-up: not counted
+                    for key in stages.total_ns:
+                        stages.total_ns[key] = 0
+                        stages.calls[key] = 0
+    finally:
+        stages.undo()
+    turns = len(totals)
+    us = {k: v / turns / 1000 for k, v in stages.total_ns.items()}
+    total = sum(totals) / turns / 1000
+    rows = [
+        ("WSGI call, total", total, 0),
+        ("verification (RequestVerifier.verify)", us["verify"], 1),
+        ("signature: base64 + RSA PKCS#1 v1.5 SHA-256", us["signature"], 2),
+        ("certificate URL checks (all calls)", us["cert_url"], 2),
+        ("cached chain lookup (incl. one URL check)", us["chain"], 2),
+        ("timestamp", us["timestamp"], 2),
+        ("dispatch (skill.dispatch.dispatch)", us["dispatch"], 1),
+        ("parse envelope (PlannedSerializer.from_data)", us["parse"], 2),
+        ("CustomSkill.invoke", us["invoke"], 2),
+        ("AttributesManager() (deep-copies session attributes)", us["attributes"], 3),
+        ("SkillContext.load (incl. persistence read)", us["load"], 3),
+        ("SqliteAdapter.get_attributes", us["sqlite_get"], 4),
+        ("SkillContext.respond (narration, SSML, save)", us["respond"], 3),
+        ("SkillContext.save (persistence write)", us["save"], 4),
+        ("SqliteAdapter.save_attributes", us["sqlite_save"], 4),
+        (
+            "rest of invoke: SDK handler chain, response builder",
+            us["invoke"] - us["attributes"] - us["load"] - us["respond"],
+            3,
+        ),
+        ("serialize response + rest", us["dispatch"] - us["parse"] - us["invoke"], 2),
+        ("json.loads of the request body", us["json_loads"], 1),
+        ("response: json.dumps + flask.Response (webhook._json)", us["response"], 1),
+        ("access log summary (webhook._summary)", us["summary"], 1),
+        ("access log record (JSON line)", us["access_log"], 1),
+        (
+            "rest: Flask and Werkzeug request handling, hooks, the view's own code",
+            total
+            - us["verify"]
+            - us["dispatch"]
+            - us["json_loads"]
+            - us["response"]
+            - us["summary"]
+            - us["access_log"],
+            1,
+        ),
+    ]
+    return [
+        {"stage": name, "mean_us": value, "depth": depth, "share": value / total}
+        for name, value, depth in rows
+        if depth == 0 or value >= 0.05
+    ]

@@ -9,9 +9,11 @@ else from bench/loadclient.py in its own process.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -128,6 +130,36 @@ def proc_status_kb(pid: int) -> dict[str, int]:
     return out
 
 
+def connections_per_worker(port: int, workers: list[int]) -> dict[int, int]:
+    """Established TCP connections to ``port`` held by each worker (from /proc, no ss needed)."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local_port = int(fields[1].rpartition(":")[2], 16)
+            if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
+                established.add(fields[9])
+    out = {}
+    for pid in workers:
+        count = 0
+        try:
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue
+                if target.startswith("socket:[") and target[8:-1] in established:
+                    count += 1
+        except OSError:
+            pass
+        out[pid] = count
+    return out
+
+
 def write_bodies_file(path: Path, cert_url: str, signed: list[tuple[str, bytes]]) -> None:
     """The format bench/wrk_post.lua and bench/loadclient.py read."""
     with path.open("wb") as f:
@@ -136,16 +168,24 @@ def write_bodies_file(path: Path, cert_url: str, signed: list[tuple[str, bytes]]
             f.write(signature.encode() + b"\n" + str(len(body)).encode() + b"\n" + body + b"\n")
 
 
-def load_generator() -> str:
-    return "wrk" if shutil.which("wrk") else "python-asyncio"
+def load_generator(choice: str = "auto") -> str:
+    """``wrk`` if asked for or (``auto``) installed, else ``python``."""
+    if choice == "auto":
+        return "wrk" if shutil.which("wrk") else "python"
+    return choice
 
 
 def run_load(
-    port: int, bodies_file: Path, connections: int, requests: int, max_seconds: float
+    port: int,
+    bodies_file: Path,
+    connections: int,
+    requests: int,
+    max_seconds: float,
+    generator: str = "auto",
 ) -> dict[str, Any]:
     """Drive the server with ``connections`` keep-alive clients until ``requests`` responses or
     ``max_seconds``; latency in ms, errors counted (non-200 and connection errors)."""
-    if load_generator() == "wrk":
+    if load_generator(generator) == "wrk":
         return _run_wrk(port, bodies_file, connections, requests, max_seconds)
     return _run_python(port, bodies_file, connections, requests, max_seconds)
 
@@ -177,8 +217,21 @@ def _run_wrk(
         str(requests),
         "1",
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30, check=False)
-    raw = _parse_bench_json(done.stdout, "wrk")
+    # wrk's main thread sleeps for all of -d whatever its threads do; SIGINT makes it stop the
+    # threads and report at once. The script prints BENCH_STOP when it has its responses.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("BENCH_STOP"):
+            while proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=0.05)
+    stderr = proc.stderr.read()
+    proc.wait(timeout=seconds + 30)
+    raw = _parse_bench_json("".join(lines) + stderr, "wrk")
     errors = {
         "non200": raw["non200"],
         "connect": raw["connect"],
@@ -187,6 +240,7 @@ def _run_wrk(
         "timeout": raw["timeout"],
     }
     percentiles = [(float(p), us / 1000) for p, us in raw["percentiles_us"]]
+    percentiles.append((100.0, raw["max_us"] / 1000))
     lookup = dict(percentiles)
     return {
         "generator": "wrk -t1",

@@ -94,6 +94,9 @@ def rows(r: dict[str, Any]) -> list[Row]:
                 f"{level['rps']:.0f} req/s, p50 {_ms(level['p50_ms'])}, p99 {_ms(level['p99_ms'])}"
             )
             detail = f"{errors} errors in {level['responses']} responses"
+            if level.get("connections_per_worker"):
+                spread = "/".join(str(c) for c in level["connections_per_worker"])
+                detail += f"; connections per worker {spread}"
             if n == 32:
                 out.append(
                     Row(
@@ -200,16 +203,34 @@ def markdown(r: dict[str, Any], table: list[Row]) -> str:
         )
     misses = [row for row in table if row.result == "MISS"]
     lines.append("")
-    lines.append(
-        "Misses: " + (", ".join(row.key for row in misses) if misses else "none") + "."
-    )
+    lines.append("Misses: " + (", ".join(row.key for row in misses) if misses else "none") + ".")
     if r.get("notes"):
         lines.append("")
         lines.extend(f"- {note}" for note in r["notes"])
+    titles = {
+        "skill": "a's skill app (verify off, no persistence)",
+        "production": "g's production path (verify on, SQLite, JSON access log)",
+    }
+    for key, stages in r.get("breakdown", {}).items():
+        lines += [
+            "",
+            f"Where the time goes, {titles.get(key, key)}: mean per turn, every stage "
+            "instrumented (bare Flask JSON route for comparison: "
+            + (f"median {_ms(r['a']['bare']['median_ms'])})" if "a" in r else "-)"),
+            "",
+            "| stage | mean per turn | share |",
+            "| --- | --- | --- |",
+        ]
+        for stage in stages:
+            indent = ". " * stage["depth"]
+            lines.append(
+                f"| {indent}{stage['stage']} | {stage['mean_us']:.1f} us | "
+                f"{stage['share'] * 100:.1f}% |"
+            )
     if "a" in r and "per_turn" in r["a"]:
         lines += ["", "Slowest turns (skill, in-process, median):", ""]
         slow = sorted(r["a"]["per_turn"], key=lambda t: -t["median_ms"])[:6]
-        lines += [f"- turn {t['turn']} \"{t['said']}\": {_ms(t['median_ms'])}" for t in slow]
+        lines += [f'- turn {t["turn"]} "{t["said"]}": {_ms(t["median_ms"])}' for t in slow]
     return "\n".join(lines) + "\n"
 
 
@@ -246,7 +267,8 @@ def plot(
         right.plot(
             [ms for _, ms in points],
             [p / 100 for p, _ in points],
-            label=f"{level['connections']} clients: {level['rps']:.0f} req/s",
+            label=f"{level['connections']} client{'s' * (level['connections'] > 1)}: "
+            f"{level['rps']:.0f} req/s",
         )
     if server_levels:
         right.axvline(50, color="red", linestyle="--", linewidth=1, label="50 ms target (p99)")
@@ -260,4 +282,3 @@ def plot(
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-

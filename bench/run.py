@@ -24,6 +24,7 @@ import argparse
 import json
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-server", action="store_true", help="no d and e")
     parser.add_argument("--skip-cold", action="store_true", help="no c")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--loadgen",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="d's load generator: wrk if installed (auto), or bench/loadclient.py",
+    )
     args = parser.parse_args(argv)
     scale = 0.2 if args.quick else 1.0
 
@@ -93,8 +100,9 @@ def main(argv: list[str] | None = None) -> int:
             warmup=10,
             progress=log,
         )
-        skill_s, bare_s = summary_ms(inprocess.flat(a["skill"])), summary_ms(
-            inprocess.flat(a["bare"])
+        skill_s, bare_s = (
+            summary_ms(inprocess.flat(a["skill"])),
+            summary_ms(inprocess.flat(a["bare"])),
         )
         results["a"] = {
             "samples_per_side": skill_s["n"],
@@ -134,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
             warmup=10,
             progress=log,
         )
-        sq_s, none_s = summary_ms(inprocess.flat(f["sqlite"])), summary_ms(
-            inprocess.flat(f["none"])
+        sq_s, none_s = (
+            summary_ms(inprocess.flat(f["sqlite"])),
+            summary_ms(inprocess.flat(f["none"])),
         )
         results["f"] = {
             "sqlite": sq_s,
@@ -160,6 +169,17 @@ def main(argv: list[str] | None = None) -> int:
             "production": prod_s,
             "ratio_to_bare": prod_s["median_ms"] / bare_s["median_ms"],
         }
+
+        # where the time goes: every stage of the request path instrumented (not a figure)
+        b_rounds = max(10, int(100 * scale))
+        log(f"breakdown of the request path by stage: {b_rounds} sessions each")
+        results["breakdown"] = {
+            "skill": inprocess.breakdown(apps.skill, plain, b_rounds),
+        }
+        with inprocess.production_logging():
+            results["breakdown"]["production"] = inprocess.breakdown(
+                apps.production, signed_bodies, b_rounds
+            )
 
         for name, per_turn in (
             ("bare Flask", a["bare"]),
@@ -189,8 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_server:
             import load
 
-            results["load_generator"] = load.load_generator()
-            server_levels = run_server(tmp, signed, recorded, results, scale)
+            results["load_generator"] = load.load_generator(args.loadgen)
+            server_levels = run_server(tmp, signed, recorded, results, scale, args.loadgen)
 
         # the per-turn path, profiled (not timed)
         if not args.no_profile:
@@ -229,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_server(
-    tmp: Path, signed: Any, recorded: Any, results: dict[str, Any], scale: float
+    tmp: Path, signed: Any, recorded: Any, results: dict[str, Any], scale: float, loadgen: str
 ) -> list[dict[str, Any]]:
     import load
     from workload import restamp
@@ -260,21 +280,42 @@ def run_server(
                 mix += [(signed.headers(b)["Signature-256"], b) for b in bodies]
             bodies_file = tmp / f"bodies-{connections}.txt"
             load.write_bodies_file(bodies_file, signed.cert_url, mix)
-            log(f"d. {connections} clients: warm-up {SERVER_WARMUP}, then {requested} requests")
-            warm = load.run_load(server.port, bodies_file, connections, SERVER_WARMUP, 30)
+            log(f"d. {connections} client(s): warm-up {SERVER_WARMUP}, then {requested} requests")
+            warm = load.run_load(server.port, bodies_file, connections, SERVER_WARMUP, 30, loadgen)
             if warm["error_count"]:
                 results["notes"].append(
                     f"warm-up at {connections} clients had errors: {warm['errors']}"
                 )
             budget = SIGNATURE_WINDOW_S - 10 - (time.monotonic() - signed_at)
-            level = load.run_load(server.port, bodies_file, connections, requested, budget)
+            spread: list[dict[int, int]] = []
+            sampler = threading.Thread(
+                target=sample_spread, args=(server, spread, budget), daemon=True
+            )
+            sampler.start()
+            level = load.run_load(server.port, bodies_file, connections, requested, budget, loadgen)
+            sampler.join()
             level["requested"] = requested
+            # Keep-alive connections stay with the worker that accepted them; how they were
+            # spread over the workers decides much of the latency at 32 clients.
+            level["connections_per_worker"] = (
+                sorted(max(spread, key=lambda s: sum(s.values())).values(), reverse=True)
+                if spread
+                else []
+            )
             level["time_budget_s"] = budget
             levels.append(level)
+            spread = level["connections_per_worker"]
+            if connections > 1 and spread and spread[-1] * 2 < spread[0]:
+                results["notes"].append(
+                    f"at {connections} clients the workers held {'/'.join(map(str, spread))} of "
+                    "the keep-alive connections (each stays with the worker that accepted it), "
+                    "so one worker's single core served most of the load"
+                )
             log(
                 f"   {level['responses']} responses in {level['duration_s']:.1f} s: "
                 f"{level['rps']:.0f} req/s, p50 {level['p50_ms']:.2f} ms, "
-                f"p99 {level['p99_ms']:.2f} ms, errors {level['errors']}"
+                f"p99 {level['p99_ms']:.2f} ms, errors {level['errors']}, "
+                f"connections per worker {level['connections_per_worker']}"
             )
         master = server.proc.pid
         workers = load.worker_pids(master)
@@ -291,6 +332,21 @@ def run_server(
     if problems:
         results["notes"].append(f"server logged {len(problems)} errors, e.g. {problems[0][:300]}")
     return levels
+
+
+def sample_spread(server: Any, out: list[dict[int, int]], limit_s: float) -> None:
+    """Every 0.5 s while the load runs: established connections per worker."""
+    import load
+
+    workers = load.worker_pids(server.proc.pid)
+    deadline = time.monotonic() + limit_s
+    time.sleep(0.5)
+    while time.monotonic() < deadline:
+        counts = load.connections_per_worker(server.port, workers)
+        if not any(counts.values()):
+            return
+        out.append(counts)
+        time.sleep(0.5)
 
 
 if __name__ == "__main__":

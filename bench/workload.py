@@ -94,16 +94,13 @@ def speech_of(response: dict[str, Any]) -> str:
     return ((response.get("response") or {}).get("outputSpeech") or {}).get("ssml", "")
 
 
-def record_session(app: Any, *, user_id: str | None = None) -> Recorded:
+def record_session(app: Any) -> Recorded:
     """Talk the 40 turns through ``app`` (a WSGI app) as Alexa would, carrying attributes."""
-    session = Session(skill_id=SKILL_ID) if user_id is None else Session(skill_id=SKILL_ID, user_id=user_id)
+    session = Session(skill_id=SKILL_ID)
     caller = Caller(app)
     recorded = Recorded(labels=[], bodies=[])
     for index, (said, kind, slots) in enumerate(TURNS):
-        if kind == "LaunchRequest":
-            envelope = session.launch()
-        else:
-            envelope = session.intent(kind, slots)
+        envelope = session.launch() if kind == "LaunchRequest" else session.intent(kind, slots)
         body = json.dumps(envelope).encode()
         _, out = caller.call(environ_template(len(body)), body)
         if not caller.last_status().startswith("200"):

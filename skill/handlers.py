@@ -37,6 +37,7 @@ SAVED_AT_KEY = "saved_at"
 RESUME_WINDOW_SECONDS = 12 * 3600
 """Progress older than this starts the routine afresh."""
 DEFAULT_LOCALE = "en-GB"
+SSML_CACHE_SIZE = 4096
 
 Operation = Callable[[Coach, State], Turn]
 
@@ -51,6 +52,7 @@ class SkillContext:
     clock: Callable[[], float] = time.time
     coach: Coach = field(init=False)
     _narrators: dict[str, Narrator] = field(init=False, default_factory=dict)
+    _ssml: dict[tuple[str, tuple[Say, ...]], str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.coach = Coach(self.routine)
@@ -89,19 +91,17 @@ class SkillContext:
     ) -> Response:
         """Store the new state, save progress, and build the spoken response."""
         narrator = self.narrator(get_locale(handler_input))
-        speech = to_ssml(narrator.blocks(turn.says), self.clips)
+        speech = self.ssml(narrator, turn.says)
         reprompt = None
         if turn.reprompt and not turn.end_session:
-            reprompt = to_ssml(narrator.blocks(turn.reprompt), self.clips)
+            reprompt = self.ssml(narrator, turn.reprompt)
         # Only once the answer is ready does the runner move on.
         state_dict = self.coach.to_dict(turn.state)
         session = _session(handler_input)
         session[STATE_KEY] = state_dict
         if remember and turn.says:
             # A string: the SDK deep-copies session attributes on every request.
-            session[LAST_KEY] = json.dumps(
-                [say.to_dict() for say in turn.says], separators=(",", ":")
-            )
+            session[LAST_KEY] = json.dumps([s.to_dict() for s in turn.says], separators=(",", ":"))
         self.save(handler_input, state_dict)
         builder = handler_input.response_builder
         builder.speak(speech)
@@ -109,6 +109,19 @@ class SkillContext:
             builder.ask(reprompt)
         builder.set_should_end_session(turn.end_session)
         return builder.response
+
+    def ssml(self, narrator: Narrator, says: tuple[Say, ...]) -> str:
+        """The SSML for what to say, remembered: a routine has only so many things to say."""
+        key = (narrator.locale, says)
+        try:
+            found = self._ssml.get(key)
+        except TypeError:  # parameters from tampered session attributes
+            return to_ssml(narrator.blocks(says), self.clips)
+        if found is None:
+            if len(self._ssml) >= SSML_CACHE_SIZE:
+                self._ssml.clear()
+            found = self._ssml[key] = to_ssml(narrator.blocks(says), self.clips)
+        return found
 
     def save(self, handler_input: HandlerInput, state_dict: dict[str, Any]) -> None:
         if self.persistence is None or handler_input.request_envelope.context is None:
@@ -159,13 +172,18 @@ def slot_number(handler_input: HandlerInput, name: str) -> int | None:
 
 
 class _Base(AbstractRequestHandler):
+    matches: Callable[[HandlerInput], bool]
+    """The SDK predicate for what this handler takes, built once."""
+
     def __init__(self, ctx: SkillContext) -> None:
         self.ctx = ctx
 
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return self.matches(handler_input)
+
 
 class LaunchHandler(_Base):
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_request_type("LaunchRequest")(handler_input)
+    matches = staticmethod(is_request_type("LaunchRequest"))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         state = self.ctx.load(handler_input)
@@ -179,9 +197,7 @@ class IntentHandler(_Base):
         super().__init__(ctx)
         self.intent = intent
         self.operation = operation
-
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name(self.intent)(handler_input)
+        self.matches = is_intent_name(intent)
 
     def handle(self, handler_input: HandlerInput) -> Response:
         state = self.ctx.load(handler_input)
@@ -191,8 +207,7 @@ class IntentHandler(_Base):
 class RepeatHandler(_Base):
     """ "Repeat that": say the last answer again, without changing the position."""
 
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name("AMAZON.RepeatIntent")(handler_input)
+    matches = staticmethod(is_intent_name("AMAZON.RepeatIntent"))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         coach = self.ctx.coach
@@ -206,8 +221,7 @@ class RepeatHandler(_Base):
 
 
 class RepeatStepHandler(_Base):
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name("RepeatStepIntent")(handler_input)
+    matches = staticmethod(is_intent_name("RepeatStepIntent"))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         state = self.ctx.load(handler_input)
@@ -218,8 +232,7 @@ class RepeatStepHandler(_Base):
 
 
 class SetModeHandler(_Base):
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name("SetModeIntent")(handler_input)
+    matches = staticmethod(is_intent_name("SetModeIntent"))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         state = self.ctx.load(handler_input)
@@ -229,8 +242,7 @@ class SetModeHandler(_Base):
 
 
 class GoToPoseHandler(_Base):
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name("GoToPoseIntent")(handler_input)
+    matches = staticmethod(is_intent_name("GoToPoseIntent"))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         state = self.ctx.load(handler_input)
@@ -241,8 +253,7 @@ class GoToPoseHandler(_Base):
 
 
 class SetHoldLengthHandler(_Base):
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_intent_name("SetHoldLengthIntent")(handler_input)
+    matches = staticmethod(is_intent_name("SetHoldLengthIntent"))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         state = self.ctx.load(handler_input)
@@ -253,8 +264,7 @@ class SetHoldLengthHandler(_Base):
 class SessionEndedHandler(_Base):
     """Alexa closed the session (timeout, error or user exit): keep the progress, say nothing."""
 
-    def can_handle(self, handler_input: HandlerInput) -> bool:
-        return is_request_type("SessionEndedRequest")(handler_input)
+    matches = staticmethod(is_request_type("SessionEndedRequest"))
 
     def handle(self, handler_input: HandlerInput) -> Response:
         request = handler_input.request_envelope.request

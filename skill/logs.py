@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
+
+import orjson
 
 
 class JsonFormatter(logging.Formatter):
@@ -24,7 +25,7 @@ class JsonFormatter(logging.Formatter):
             out.update(fields)
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str, separators=(",", ":"))
+        return orjson.dumps(out, default=str).decode()
 
 
 def configure(level: int = logging.INFO) -> None:

@@ -77,7 +77,7 @@ class Narrator:
         self.routine = routine
         self.locale = locale
         self.prompts = load_prompts(locale)
-        self._cache: dict[tuple[str, tuple[tuple[str, Any], ...]], tuple[Line, ...]] = {}
+        self._cache: dict[Say, tuple[Line, ...]] = {}
         self.parts: dict[str, Part] = {}
         for pose in routine.poses:
             self.parts[pose.id] = pose
@@ -124,15 +124,13 @@ class Narrator:
     def _lines_of(self, say: Say) -> tuple[Line, ...]:
         """The lines of one say, remembered: the same says come round on every turn."""
         try:
-            key = (say.key, tuple(sorted(say.params.items())))
-            hash(key)
-        except TypeError:  # a tampered parameter: render it, don't remember it
+            lines = self._cache.get(say)
+        except TypeError:  # a tampered parameter that can't be hashed: render, don't remember
             return tuple(self._render(say))
-        lines = self._cache.get(key)
         if lines is None:
             if len(self._cache) >= RENDER_CACHE_SIZE:
                 self._cache.clear()
-            lines = self._cache[key] = tuple(self._render(say))
+            lines = self._cache[say] = tuple(self._render(say))
         return lines
 
     def _render(self, say: Say) -> Iterator[Line]:

@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from flask import Flask
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
 from skill import logs
@@ -38,6 +39,18 @@ GUNICORN_LOGGING = {
     },
 }
 """gunicorn's own messages as JSON lines too, like the skill's."""
+
+
+class _NoAccessLogger(glogging.Logger):  # type: ignore[misc]
+    """gunicorn's logger without its access log: the webhook writes its own JSON line a request,
+    and a logging config would otherwise make gunicorn build (and drop) one on every request."""
+
+    @property
+    def access_log_enabled(self) -> bool:
+        return False
+
+    def access(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -78,6 +91,7 @@ def serve(host: str, port: int, workers: int, threads: int = 4, dev: bool = Fals
         "proc_name": "yoga-skill",
         "control_socket_disable": True,
         "logconfig_dict": GUNICORN_LOGGING,
+        "logger_class": _NoAccessLogger,
     }
     log.info(
         "serving",

@@ -33,12 +33,26 @@ class Segment:
     side: int
 
 
+class Params(dict[str, Any]):
+    """A say's parameters: a dict of plain values that can be hashed, so that what is said can
+    be remembered by what was asked for. Never changed once made."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
+
+
 @dataclass(frozen=True)
 class Say:
     """One thing to say: a key (a prompt, or a kind of routine line) and its parameters."""
 
     key: str
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=Params)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.params, Params):
+            object.__setattr__(self, "params", Params(self.params))
 
     def to_dict(self) -> dict[str, Any]:
         return {"k": self.key, "p": dict(self.params)}

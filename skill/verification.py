@@ -434,8 +434,7 @@ class RequestVerifier:
         signature = _header(headers, SIGNATURE_HEADER)
         if not signature:
             raise VerificationError(f"missing {SIGNATURE_HEADER} header")
-        validate_cert_url(cert_url)
-        leaf = self.store.signing_certificate(cert_url, now)
+        leaf = self.store.signing_certificate(cert_url, now)  # checks the URL first
         _check_signature(leaf, signature, raw_body)
         verify_timestamp(envelope, now)
         verify_application_id(envelope, self.skill_id)

@@ -8,7 +8,6 @@ with a short reason; nothing the caller sends can produce a traceback in the res
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import time
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
 from ask_sdk_core.skill import CustomSkill
 from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import HTTPException
@@ -54,11 +54,7 @@ class WebhookConfig:
 
 
 def _json(body: Any, status: int = 200) -> Response:
-    return Response(
-        json.dumps(body, separators=(",", ":")),
-        status=status,
-        mimetype="application/json",
-    )
+    return Response(orjson.dumps(body), status=status, mimetype="application/json")
 
 
 def _summary(envelope: Any) -> dict[str, Any]:
@@ -112,8 +108,8 @@ def create_app(
         if len(raw) > config.max_body_bytes:
             return reject("request body too large")
         try:
-            envelope = json.loads(raw)
-        except (UnicodeDecodeError, ValueError):
+            envelope = orjson.loads(raw)
+        except orjson.JSONDecodeError:
             return reject("request body is not JSON")
         request.environ["yoga.summary"] = _summary(envelope)
         if not isinstance(envelope, dict):
