@@ -52,7 +52,9 @@ class SkillContext:
     clock: Callable[[], float] = time.time
     coach: Coach = field(init=False)
     _narrators: dict[str, Narrator] = field(init=False, default_factory=dict)
-    _ssml: dict[tuple[str, tuple[Say, ...]], str] = field(init=False, default_factory=dict)
+    _spoken: dict[tuple[str, tuple[Say, ...]], tuple[str, str]] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         self.coach = Coach(self.routine)
@@ -91,17 +93,16 @@ class SkillContext:
     ) -> Response:
         """Store the new state, save progress, and build the spoken response."""
         narrator = self.narrator(get_locale(handler_input))
-        speech = self.ssml(narrator, turn.says)
+        speech, last = self.spoken(narrator, turn.says)
         reprompt = None
         if turn.reprompt and not turn.end_session:
-            reprompt = self.ssml(narrator, turn.reprompt)
+            reprompt, _ = self.spoken(narrator, turn.reprompt)
         # Only once the answer is ready does the runner move on.
         state_dict = self.coach.to_dict(turn.state)
         session = _session(handler_input)
         session[STATE_KEY] = state_dict
         if remember and turn.says:
-            # A string: the SDK deep-copies session attributes on every request.
-            session[LAST_KEY] = json.dumps([s.to_dict() for s in turn.says], separators=(",", ":"))
+            session[LAST_KEY] = last
         self.save(handler_input, state_dict)
         builder = handler_input.response_builder
         builder.speak(speech)
@@ -110,18 +111,24 @@ class SkillContext:
         builder.set_should_end_session(turn.end_session)
         return builder.response
 
-    def ssml(self, narrator: Narrator, says: tuple[Say, ...]) -> str:
-        """The SSML for what to say, remembered: a routine has only so many things to say."""
+    def spoken(self, narrator: Narrator, says: tuple[Say, ...]) -> tuple[str, str]:
+        """The SSML for what to say, and what to say as it is kept for "repeat that" (a string:
+        the SDK deep-copies session attributes on every request). Remembered: a routine has
+        only so many things to say."""
         key = (narrator.locale, says)
         try:
-            found = self._ssml.get(key)
+            found = self._spoken.get(key)
         except TypeError:  # parameters from tampered session attributes
-            return to_ssml(narrator.blocks(says), self.clips)
+            return self._speak(narrator, says)
         if found is None:
-            if len(self._ssml) >= SSML_CACHE_SIZE:
-                self._ssml.clear()
-            found = self._ssml[key] = to_ssml(narrator.blocks(says), self.clips)
+            if len(self._spoken) >= SSML_CACHE_SIZE:
+                self._spoken.clear()
+            found = self._spoken[key] = self._speak(narrator, says)
         return found
+
+    def _speak(self, narrator: Narrator, says: tuple[Say, ...]) -> tuple[str, str]:
+        last = json.dumps([say.to_dict() for say in says], separators=(",", ":"))
+        return to_ssml(narrator.blocks(says), self.clips), last
 
     def save(self, handler_input: HandlerInput, state_dict: dict[str, Any]) -> None:
         if self.persistence is None or handler_input.request_envelope.context is None:

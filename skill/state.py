@@ -37,10 +37,14 @@ class Params(dict[str, Any]):
     """A say's parameters: a dict of plain values that can be hashed, so that what is said can
     be remembered by what was asked for. Never changed once made."""
 
-    __slots__ = ()
+    __slots__ = ("_hash",)
 
     def __hash__(self) -> int:  # type: ignore[override]
-        return hash(tuple(sorted(self.items())))
+        try:
+            return self._hash
+        except AttributeError:
+            self._hash: int = hash(tuple(sorted(self.items())))
+            return self._hash
 
 
 @dataclass(frozen=True)
