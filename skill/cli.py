@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+from skill.audio import AUDIO_DIR
+
 LOCALES = ("en-GB", "en-US", "en-AU", "en-CA", "en-IN")
 
 
@@ -175,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render_audio.add_argument("--jobs", type=int, default=2, help="clips rendered at once")
     render_audio.add_argument("--locale", default="en-GB", choices=LOCALES)
-    render_audio.add_argument("--out", default=str(_audio_dir()), help="the audio directory")
+    render_audio.add_argument("--out", default=str(AUDIO_DIR), help="the audio directory")
     render_audio.set_defaults(func=cmd_render_audio)
     play = sub.add_parser("play", help="play the routine from the clips: no Alexa, no network")
     play.add_argument("--mode", default="hold", choices=("hold", "flow"))
@@ -185,20 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     play_out = play.add_mutually_exclusive_group()
     play_out.add_argument("--dry-run", action="store_true", help="print the timeline only")
     play_out.add_argument("--export", metavar="FILE.mp3", help="write the session as one MP3")
-    play.add_argument("--audio-dir", default=str(_audio_dir()), help="the audio directory")
+    play.add_argument("--audio-dir", default=str(AUDIO_DIR), help="the audio directory")
     play.set_defaults(func=cmd_play)
-    for register in _EXTRA_COMMANDS:
-        register(sub)
     return parser
-
-
-def _audio_dir() -> Path:
-    from skill.audio import AUDIO_DIR
-
-    return AUDIO_DIR
-
-
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
