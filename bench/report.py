@@ -278,7 +278,8 @@ def plot(
     right.set_ylabel("fraction of requests")
     right.set_title("gunicorn, 2 workers, verify on, SQLite (loopback)")
     right.grid(True, which="both", alpha=0.3)
-    right.legend(fontsize=8)
+    if server_levels:
+        right.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
