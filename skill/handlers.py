@@ -100,10 +100,12 @@ class SkillContext:
         # Only once the answer is ready does the runner move on.
         state_dict = self.coach.to_dict(turn.state)
         session = _session(handler_input)
+        moved = session.get(STATE_KEY) != state_dict  # "which side?" changes nothing to save
         session[STATE_KEY] = state_dict
         if remember and turn.says:
             session[LAST_KEY] = last
-        self.save(handler_input, state_dict)
+        if moved:
+            self.save(handler_input, state_dict)
         builder = handler_input.response_builder
         builder.speak(speech)
         if reprompt:

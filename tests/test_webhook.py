@@ -349,3 +349,34 @@ def test_try_page_talks_to_the_skill_in_dev_mode_only() -> None:
     production = create_app(WebhookConfig(verify=False), skill=build_skill()).test_client()
     assert production.get("/").status_code == 404
     assert production.post("/say", json={"utterance": "next"}).status_code == 404
+
+
+class _CountingAdapter(SqliteAdapter):
+    """The real SQLite adapter, counting its writes."""
+
+    saves = 0
+
+    def save_attributes(self, request_envelope: Any, attributes: dict[str, Any]) -> None:
+        type(self).saves += 1
+        super().save_attributes(request_envelope, attributes)
+
+
+def test_progress_is_written_only_when_the_runner_moves(tmp_path: Path) -> None:
+    adapter = _CountingAdapter(tmp_path / "p.sqlite3")
+    client = create_app(
+        WebhookConfig(verify=False), skill=build_skill(persistence=adapter)
+    ).test_client()
+    session = Session()
+    writes = []
+    for envelope_of in (
+        lambda: session.launch(),
+        lambda: session.intent("WhichSideIntent"),
+        lambda: session.intent("TopTipIntent"),
+        lambda: session.intent("AMAZON.NextIntent"),
+    ):
+        session.absorb(client.post("/alexa", json=envelope_of()).json)
+        writes.append(_CountingAdapter.saves)
+    assert writes == [1, 1, 1, 2]
+    saved = adapter.get_attributes(_envelope_object(session.launch()))
+    assert saved["yoga"]["pose"] == "downward_dog"
+    adapter.close()
