@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
+from skill import logs
 from skill.audio import AUDIO_DIR
 
 LOCALES = ("en-GB", "en-US", "en-AU", "en-CA", "en-IN")
@@ -48,7 +49,12 @@ def cmd_dialog(args: argparse.Namespace) -> int:
         if sys.stdin.isatty() and not args.json:
             print("Talk to post run yoga. Try: start post run yoga. Ctrl-D to leave.")
         lines = _interactive_lines(sys.stdin, sys.stdout)
-    dialog = Dialog(skill_from_env(), locale=args.locale)
+    logs.configure_brief()
+    try:
+        skill = skill_from_env()
+    except ValueError as exc:  # a bad YOGA_* setting
+        raise CliError(str(exc)) from None
+    dialog = Dialog(skill, locale=args.locale)
     for turn in dialog.run(lines):
         print_turn(turn, sys.stdout, args.json)
     return 0

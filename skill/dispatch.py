@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ask_sdk_core.skill import CustomSkill
@@ -9,6 +10,7 @@ from ask_sdk_model import RequestEnvelope
 
 from skill.serializer import PlannedSerializer
 
+log = logging.getLogger(__name__)
 _serializer = PlannedSerializer()
 
 
@@ -24,7 +26,9 @@ def parse_envelope(data: dict[str, Any]) -> RequestEnvelope:
     try:
         envelope = _serializer.from_data(data, RequestEnvelope)
     except Exception as exc:  # the SDK raises bare exceptions on shape errors
-        raise BadEnvelope(f"malformed envelope: {exc}") from exc
+        # The SDK's message quotes the request's values: keep them out of the answer and logs.
+        log.info("malformed envelope (%s)", type(exc.__cause__ or exc).__name__)
+        raise BadEnvelope("malformed envelope") from exc
     if envelope.request is None:
         raise BadEnvelope("unknown request type")
     return envelope

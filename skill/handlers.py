@@ -81,12 +81,15 @@ class SkillContext:
         except Exception:  # a broken store must not stop the runner's session
             log.exception("could not read saved progress")
             return State()
+        progress = saved.get(STATE_KEY) if isinstance(saved, dict) else None
+        if not isinstance(progress, dict):
+            return State()
         saved_at = saved.get(SAVED_AT_KEY)
-        if not isinstance(saved_at, int | float) or self.clock() - float(saved_at) > (
-            RESUME_WINDOW_SECONDS
-        ):
-            return self.coach.from_dict({**(saved.get(STATE_KEY) or {}), "status": "idle"})
-        return self.coach.from_dict(saved.get(STATE_KEY))
+        fresh = isinstance(saved_at, int | float) and not isinstance(saved_at, bool)
+        if not fresh or self.clock() - float(saved_at) > RESUME_WINDOW_SECONDS:
+            # Too old to carry on from; keep only the runner's settings (mode, breaths).
+            return self.coach.from_dict({**progress, "status": "idle"})
+        return self.coach.from_dict(progress)
 
     def respond(
         self, handler_input: HandlerInput, turn: Turn, *, remember: bool = True
@@ -225,7 +228,7 @@ class RepeatHandler(_Base):
         says = _says_from(last)
         if not says:
             return self.ctx.respond(handler_input, coach.repeat_pose(state))
-        turn = Turn(state, says, coach._reprompt(state))
+        turn = Turn(state, says, coach.reprompt(state))
         return self.ctx.respond(handler_input, turn)
 
 
@@ -259,6 +262,16 @@ class GoToPoseHandler(_Base):
         if pose_id is None and heard:
             pose_id = self.ctx.coach.find_part_id(heard)
         return self.ctx.respond(handler_input, self.ctx.coach.go_to(state, pose_id))
+
+
+class SwitchSideHandler(_Base):
+    matches = staticmethod(is_intent_name("SwitchSideIntent"))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        state = self.ctx.load(handler_input)
+        side_id, heard = slot_value(handler_input, "side")
+        side = side_id or (heard.lower().split()[0] if heard else None)
+        return self.ctx.respond(handler_input, self.ctx.coach.switch_side(state, side))
 
 
 class SetHoldLengthHandler(_Base):
@@ -353,7 +366,6 @@ SIMPLE_INTENTS: dict[str, Operation] = {
     "AMAZON.FallbackIntent": Coach.fallback,
     "RepeatPoseIntent": Coach.repeat_pose,
     "SkipPoseIntent": Coach.skip_pose,
-    "SwitchSideIntent": Coach.switch_side,
     "TopTipIntent": Coach.tip,
     "TargetAreasIntent": Coach.targets,
     "WhichSideIntent": Coach.which_side,
@@ -366,6 +378,7 @@ SLOT_INTENTS = frozenset(
         "SetModeIntent",
         "GoToPoseIntent",
         "SetHoldLengthIntent",
+        "SwitchSideIntent",
     }
 )
 HANDLED_INTENTS: frozenset[str] = frozenset(SIMPLE_INTENTS) | SLOT_INTENTS
@@ -388,6 +401,7 @@ def build_skill(
     builder.add_request_handler(SetModeHandler(ctx))
     builder.add_request_handler(GoToPoseHandler(ctx))
     builder.add_request_handler(SetHoldLengthHandler(ctx))
+    builder.add_request_handler(SwitchSideHandler(ctx))
     for intent, operation in SIMPLE_INTENTS.items():
         builder.add_request_handler(IntentHandler(ctx, intent, operation))
     builder.add_request_handler(SessionEndedHandler(ctx))

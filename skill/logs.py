@@ -35,3 +35,22 @@ def configure(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+class _BriefFormatter(logging.Formatter):
+    """One line a record, for people at a terminal: the message and its error, no traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = f"yoga-skill: {record.getMessage()}"
+        if record.exc_info and record.exc_info[1] is not None:
+            message += f": {record.exc_info[1]}"
+        return message
+
+
+def configure_brief(level: int = logging.WARNING) -> None:
+    """Warnings and errors to stderr as one line each (for the interactive commands)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_BriefFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

@@ -186,7 +186,7 @@ class Narrator:
             yield Line(f"flow.{part.id}.{cue}.{side or 'both'}", text, PAUSE_FLOW_CUE)
         elif key == "closing":
             yield Line("closing", self.routine.closing, PAUSE_SHORT)
-        elif key in ("welcome_back", "paused", "resuming", "which_side", "where") and part:
+        elif key in ("welcome_back", "paused", "which_side", "already_on_side", "where") and part:
             params = {
                 **p,
                 "name": part.name,

@@ -245,9 +245,10 @@ class Coach:
             new, says = self._flow_says(state)
         else:
             new, says = self._segment_says(state, from_step)
-        return Turn(new, tuple((lead or []) + says), self._reprompt(new))
+        return Turn(new, tuple((lead or []) + says), self.reprompt(new))
 
-    def _reprompt(self, state: State) -> tuple[Say, ...]:
+    def reprompt(self, state: State) -> tuple[Say, ...]:
+        """What to ask if the runner says nothing: it depends on the question in the air."""
         if state.pending and state.pending.startswith("offer:"):
             return (Say("offer_reprompt", {"part": state.pending.split(":", 1)[1]}),)
         if state.pending == "resume":
@@ -260,8 +261,23 @@ class Coach:
             return (Say("step_reprompt"),)
         return (Say("next_reprompt"),)
 
+    def _chunk_start(self, state: State) -> int:
+        """Where the flow that ended at the current segment began (flows are a fixed length)."""
+        index = state.segment
+        for _ in range(FLOW_SEGMENTS_PER_TURN - 1):
+            earlier = self._prev_index(index, state)
+            if earlier is None:
+                break
+            index = earlier
+        return index
+
+    def _replay_start(self, state: State) -> int:
+        """The segment to narrate again: this pose and side, or in flow the start of this flow,
+        so that saying it again ends where the runner already is."""
+        return self._chunk_start(state) if state.mode == "flow" and state.heard else state.segment
+
     def _stay(self, state: State, *says: Say) -> Turn:
-        return Turn(state, says, self._reprompt(state))
+        return Turn(state, says, self.reprompt(state))
 
     def _where(self, state: State) -> dict[str, Any]:
         seg = self.segments[state.segment]
@@ -274,17 +290,23 @@ class Coach:
         """Open the skill: offer to carry on where the runner was, or start from the top."""
         if state.status in ("active", "paused") and (state.segment > 0 or state.heard):
             new = replace(state, pending="resume", status="paused")
-            return Turn(new, (Say("welcome_back", self._where(state)),), self._reprompt(new))
+            return Turn(new, (Say("welcome_back", self._where(state)),), self.reprompt(new))
         return self.start(State(mode=state.mode, breaths=state.breaths), welcome=True)
 
     def start(self, state: State, welcome: bool = False) -> Turn:
-        if state.status in ("active", "paused") and not welcome:
+        """Begin the routine; mid-routine, "start" takes up the current pose again rather than
+        throwing the runner's progress away ("start over" does that)."""
+        if state.status == "paused" and not welcome:
             return self.resume(state)
+        if state.status == "active" and not welcome:
+            return self.repeat_pose(state)
         fresh = State(mode=state.mode, breaths=state.breaths, status="active")
         lead = [Say("welcome", {"mode": fresh.mode, "breaths": fresh.breaths})]
         return self._narrate(fresh, lead)
 
     def next(self, state: State) -> Turn:
+        """Move on. With a variation on offer, "next" means no thanks; after a single step
+        was repeated, the pose carries on from the step after it."""
         if state.status in ("idle", "finished"):
             return self.start(state, welcome=True)
         if state.pending == "resume":
@@ -292,7 +314,7 @@ class Coach:
         if state.pending and state.pending.startswith("offer:"):
             return self.no(state)
         if state.status == "paused":
-            return self.resume(state)
+            state = replace(state, status="active")
         if not state.heard:
             return self._narrate(state, from_step=state.step + 1)
         following = self._next_index(state.segment, state)
@@ -303,12 +325,16 @@ class Coach:
     def previous(self, state: State) -> Turn:
         if state.status in ("idle", "finished"):
             return self.start(state, welcome=True)
-        earlier = self._prev_index(state.segment, state)
+        state = replace(state, status="active", pending=None)
+        start = self._replay_start(state)
+        earlier = self._prev_index(start, state)
         if earlier is None:
             return self._narrate(
-                replace(state, step=0, heard=False, pending=None), [Say("at_start")]
+                replace(state, segment=start, step=0, heard=False), [Say("at_start")]
             )
-        return self._narrate(replace(state, segment=earlier, step=0, heard=False, pending=None))
+        if state.mode == "flow":  # the flow before this one, ending just before it began
+            earlier = self._chunk_start(replace(state, segment=earlier))
+        return self._narrate(replace(state, segment=earlier, step=0, heard=False))
 
     def repeat_step(self, state: State, number: int | None = None) -> Turn:
         """Say one step again: the given one (1-based) or the current one."""
@@ -322,18 +348,23 @@ class Coach:
                 Say("no_such_step", {"part": part.id, "count": len(part.steps), "asked": number}),
             )
         seg = self.segments[state.segment]
-        new = replace(state, step=index, heard=False, pending=None, status="active")
+        # In hold mode "next" then carries on from the following step; a flow just moves on.
+        heard = state.heard and state.mode == "flow"
+        new = replace(state, step=index, heard=heard, pending=None, status="active")
         last_side = seg.side == len(part.sides) - 1
         say = Say(
             "step",
             {"part": part.id, "side": part.sides[seg.side], "step": index + 1, "last": last_side},
         )
-        return Turn(new, (say,), self._reprompt(new))
+        return Turn(new, (say,), self.reprompt(new))
 
     def repeat_pose(self, state: State) -> Turn:
         if state.status in ("idle", "finished"):
             return self.start(state, welcome=True)
-        return self._narrate(replace(state, step=0, heard=False, pending=None, status="active"))
+        start = self._replay_start(state)
+        return self._narrate(
+            replace(state, segment=start, step=0, heard=False, pending=None, status="active")
+        )
 
     def skip_pose(self, state: State) -> Turn:
         if state.status in ("idle", "finished"):
@@ -367,13 +398,16 @@ class Coach:
                 return self._narrate(new)
         return self._stay(state, Say("unknown_pose"))
 
-    def switch_side(self, state: State) -> Turn:
+    def switch_side(self, state: State, side: str | None = None) -> Turn:
+        """The other side of this pose; with ``side``, that side (if not already on it)."""
         if state.status in ("idle", "finished"):
             return self._stay(state, Say("nothing_yet"))
         seg = self.segments[state.segment]
         part = self.part(seg)
         if not part.two_sided:
             return self._stay(state, Say("one_sided", {"part": part.id}))
+        if side == part.sides[seg.side]:
+            return self._stay(state, Say("already_on_side", self._where(state)))
         other = replace(seg, side=1 - seg.side)
         target = self.segments.index(other)
         return self._narrate(
@@ -442,13 +476,18 @@ class Coach:
         if state.status in ("idle", "finished"):
             return self._stay(state, Say("nothing_yet"))
         new = replace(state, status="paused", pending=None)
-        return Turn(new, (Say("paused", self._where(state)),), self._reprompt(new))
+        return Turn(new, (Say("paused", self._where(state)),), self.reprompt(new))
 
     def resume(self, state: State) -> Turn:
+        """After a pause (or "yes, carry on" after a break), the interrupted pose again;
+        when nothing was paused, "carry on" just means next."""
         if state.status in ("idle", "finished"):
             return self.start(state, welcome=True)
-        new = replace(state, status="active", pending=None, step=0, heard=False)
-        return self._narrate(new, [Say("resuming", self._where(state))])
+        if state.status == "active" and state.pending is None:
+            return self.next(state)
+        start = self._replay_start(state)
+        new = replace(state, segment=start, status="active", pending=None, step=0, heard=False)
+        return self._narrate(new)
 
     def yes(self, state: State) -> Turn:
         if state.pending == "resume":

@@ -185,7 +185,7 @@ def fetch_url(
             data: bytes = response.read(max_bytes + 1)
     # URLError, HTTPError and timeouts are OSErrors; ValueError for a URL urllib cannot open.
     except (OSError, ValueError, http.client.HTTPException) as exc:
-        log.warning("could not fetch certificate chain %s: %s", url, exc)
+        log.warning("could not fetch certificate chain %.200s: %.200s", url, exc)
         raise VerificationError("could not fetch certificate chain") from exc
     if len(data) > max_bytes:
         raise VerificationError("certificate chain too large")
@@ -254,7 +254,7 @@ class CertificateStore:
             except VerificationError:
                 raise
             except Exception as exc:  # the injected fetch may fail in any way
-                log.warning("could not fetch certificate chain %s: %s", url, exc)
+                log.warning("could not fetch certificate chain %.200s: %.200s", url, exc)
                 raise VerificationError("could not fetch certificate chain") from exc
         if len(data) > self._max_bytes:
             raise VerificationError("certificate chain too large")
@@ -434,7 +434,9 @@ class RequestVerifier:
         signature = _header(headers, SIGNATURE_HEADER)
         if not signature:
             raise VerificationError(f"missing {SIGNATURE_HEADER} header")
-        leaf = self.store.signing_certificate(cert_url, now)  # checks the URL first
-        _check_signature(leaf, signature, raw_body)
+        # The cheap checks first, so a stale or foreign request never makes us fetch a chain.
+        validate_cert_url(cert_url)
         verify_timestamp(envelope, now)
         verify_application_id(envelope, self.skill_id)
+        leaf = self.store.signing_certificate(cert_url, now)
+        _check_signature(leaf, signature, raw_body)

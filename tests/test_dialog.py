@@ -172,7 +172,7 @@ def test_a_runner_who_walks_away_is_welcomed_back(
         "Welcome back. You were in Pigeon pose on the left side. Shall we carry on?"
     )
     assert position(again[1]) == ("pigeon", "left")
-    assert again[1]["speech"].startswith("Carrying on with Pigeon pose on the left side.")
+    assert again[1]["speech"].startswith("Now Pigeon pose on the left side. Step 1.")
 
 
 def test_plain_text_output_reads_like_a_conversation(

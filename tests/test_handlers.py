@@ -139,19 +139,19 @@ def test_launch_in_session_with_progress_offers_to_resume(skill: CustomSkill) ->
     )
     assert yoga(response)["pending"] == "resume"
     yes = send(skill, session, session.intent("AMAZON.YesIntent"))
-    assert said(yes).startswith("Carrying on with Pigeon pose on the right side.")
+    assert said(yes).startswith("Pose 10: Pigeon pose. We'll start on the right side.")
 
 
 # ---------------------------------------------------------------------- every intent
 
 # The first thing each intent says right after launch (pose 1 narrated, no question pending).
 FIRST_SAY = {
-    "StartRoutineIntent": "resuming",
+    "StartRoutineIntent": "intro",
     "AMAZON.NextIntent": "intro",
     "AMAZON.PreviousIntent": "at_start",
     "AMAZON.StartOverIntent": "start_over",
     "AMAZON.PauseIntent": "paused",
-    "AMAZON.ResumeIntent": "resuming",
+    "AMAZON.ResumeIntent": "intro",
     "AMAZON.YesIntent": "intro",
     "AMAZON.NoIntent": "take_your_time",
     "AMAZON.HelpIntent": "help_hold",

@@ -260,7 +260,9 @@ def test_start_mid_routine_resumes_rather_than_restarting() -> None:
     state = at("warrior_two", "left")
     turn = COACH.start(state)
     assert where(turn.state) == ("warrior_two", "left")
-    assert keys(turn)[0] == "resuming"
+    assert keys(turn)[0] == "intro_side"
+    # "start" while paused takes the paused pose up again too
+    assert where(COACH.start(replace(state, status="paused")).state) == ("warrior_two", "left")
 
 
 # ---------------------------------------------------------------------- next: the whole walk
@@ -833,10 +835,12 @@ def test_pause_and_resume() -> None:
     resumed = COACH.resume(paused.state)
     assert resumed.state.status == "active"
     assert where(resumed.state) == ("pigeon", "left")
-    assert keys(resumed)[:2] == ["resuming", "intro_side"]
-    assert lines(resumed)[0].text == "Carrying on with Pigeon pose on the left side."
-    # next while paused resumes too
-    assert keys(COACH.next(paused.state))[0] == "resuming"
+    assert keys(resumed)[:2] == ["intro_side", "step"]
+    assert lines(resumed)[0].text == "Now Pigeon pose on the left side."
+    # "next" while paused moves on, as it says
+    assert where(COACH.next(paused.state).state) == where(COACH.next(state).state) != where(state)
+    # "carry on" with nothing paused means next
+    assert where(COACH.resume(state).state) == where(COACH.next(state).state)
 
 
 def test_pause_before_starting() -> None:
@@ -892,7 +896,7 @@ def test_launch_with_progress_offers_to_resume() -> None:
     yes = COACH.yes(turn.state)
     assert where(yes.state) == ("pigeon", "left")
     assert yes.state.status == "active"
-    assert keys(yes)[0] == "resuming"
+    assert keys(yes)[0] == "intro_side"
     # the undecided reclined pigeon is offered again at the end of the replayed side
     assert yes.state.pending == "offer:reclined_pigeon"
 
@@ -1307,3 +1311,62 @@ def test_from_dict_never_raises_on_tampered_input(
 def test_from_dict_never_raises_on_garbage(data: Any) -> None:
     state = COACH.from_dict(data)
     assert_valid(state)
+
+
+# ---------------------------------------------------------------------- flow mode navigation
+
+
+def _flowed(turn: Turn) -> list[tuple[str, str]]:
+    """The (part, side) of each pose a flow turn threads together."""
+    return [(s.params["part"], s.params["side"]) for s in turn.says if s.key == "flow_pose"]
+
+
+def _flow_from_start() -> tuple[Turn, Turn]:
+    start = COACH.set_mode(COACH.start(State()).state, "flow")
+    return start, COACH.next(start.state)
+
+
+def test_flow_go_back_plays_the_flow_before_this_one() -> None:
+    first, second = _flow_from_start()
+    back = COACH.previous(second.state)
+    assert _flowed(back) == _flowed(first)
+    assert where(back.state) == where(first.state)
+    # and next from there plays the second flow again
+    assert _flowed(COACH.next(back.state)) == _flowed(second)
+
+
+def test_flow_go_back_at_the_first_flow_replays_it() -> None:
+    first, _ = _flow_from_start()
+    back = COACH.previous(first.state)
+    assert keys(back)[0] == "at_start"
+    assert _flowed(back) == _flowed(first)
+    assert where(back.state) == where(first.state)
+
+
+def test_flow_repeat_pose_and_resume_replay_this_flow_and_end_where_it_ended() -> None:
+    _, second = _flow_from_start()
+    again = COACH.repeat_pose(second.state)
+    assert _flowed(again) == _flowed(second)
+    assert where(again.state) == where(second.state)
+    paused = COACH.pause(second.state).state
+    resumed = COACH.resume(paused)
+    assert _flowed(resumed) == _flowed(second)
+    assert where(resumed.state) == where(second.state)
+
+
+def test_flow_next_after_a_repeated_step_keeps_flowing() -> None:
+    _, second = _flow_from_start()
+    step = COACH.repeat_step(second.state, 2)
+    assert keys(step) == ["step"]
+    onward = COACH.next(step.state)
+    assert onward.state.mode == "flow"
+    assert "flow_pose" in keys(onward) and "hold" not in keys(onward)
+    assert _flowed(onward) == _flowed(COACH.next(second.state))
+
+
+def test_switch_to_a_named_side() -> None:
+    state = at("warrior_two", "right")
+    assert keys(COACH.switch_side(state, "right")) == ["already_on_side"]
+    assert COACH.switch_side(state, "right").state == state
+    assert where(COACH.switch_side(state, "left").state) == ("warrior_two", "left")
+    assert where(COACH.switch_side(state).state) == ("warrior_two", "left")
