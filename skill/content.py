@@ -129,11 +129,14 @@ def swap_sides(text: str) -> str:
 class _Reader:
     """Reads one mapping, naming where it is in every error."""
 
-    def __init__(self, data: Any, where: str) -> None:
+    def __init__(self, data: Any, where: str, fields: frozenset[str] | None = None) -> None:
         if not isinstance(data, dict):
             raise ContentError(f"{where}: expected a mapping, got {type(data).__name__}")
         self.data = data
         self.where = where
+        unknown = sorted(str(key) for key in data if fields is not None and key not in fields)
+        if unknown:  # a misspelt field would otherwise be silently left out
+            raise ContentError(f"{where}: field '{unknown[0]}' is not a known field")
 
     def text(self, key: str, *, required: bool = True) -> str | None:
         value = self.data.get(key)
@@ -179,7 +182,7 @@ class _Reader:
         for i, item in enumerate(raw, 1):
             if item is None or isinstance(item, str):  # a bare "-" in YAML is None
                 item = {"text": item}
-            step = _Reader(item, f"{self.where}, step {i}")
+            step = _Reader(item, f"{self.where}, step {i}", STEP_FIELDS)
             text = step.text("text")
             assert text is not None
             steps.append(Step(text=text, last_side=step.text("last_side", required=False)))
@@ -203,17 +206,27 @@ class _Reader:
         }
 
 
+PART_FIELDS = frozenset(
+    {"id", "name", "target_areas", "steps", "flow", "two_sided", "first_side", "tip", "intro"}
+)
+POSE_FIELDS = PART_FIELDS | {"synonyms", "variations", "relaxation"}
+VARIATION_FIELDS = PART_FIELDS | {"offer", "each_side"}
+STEP_FIELDS = frozenset({"text", "last_side"})
+ROUTINE_FIELDS = frozenset({"id", "title", "author", "welcome", "closing", "poses"})
+
+
 def parse_routine(data: Any, source: str = "routine") -> Routine:
     """Build a :class:`Routine` from parsed YAML, raising :class:`ContentError` on any flaw."""
-    top = _Reader(data, source)
+    top = _Reader(data, source, ROUTINE_FIELDS)
     raw_poses = top.data.get("poses")
     if not isinstance(raw_poses, list) or not raw_poses:
         raise ContentError(f"{source}: field 'poses' must be a non-empty list")
     poses: list[Pose] = []
     seen: set[str] = set()
+    names: dict[str, str] = {}  # what a runner may say, to the pose it names
     for n, raw in enumerate(raw_poses, 1):
         label = raw.get("id") if isinstance(raw, dict) else None
-        reader = _Reader(raw, f"{source}: pose {n} ({label or 'no id'})")
+        reader = _Reader(raw, f"{source}: pose {n} ({label or 'no id'})", POSE_FIELDS)
         fields = reader.part_fields()
         raw_variations = reader.data.get("variations")
         if raw_variations is None:
@@ -223,7 +236,9 @@ def parse_routine(data: Any, source: str = "routine") -> Routine:
         variations = []
         for v, raw_var in enumerate(raw_variations, 1):
             vlabel = raw_var.get("id") if isinstance(raw_var, dict) else None
-            vr = _Reader(raw_var, f"{reader.where}, variation {v} ({vlabel or 'no id'})")
+            vr = _Reader(
+                raw_var, f"{reader.where}, variation {v} ({vlabel or 'no id'})", VARIATION_FIELDS
+            )
             variations.append(
                 Variation(
                     **vr.part_fields(),
@@ -241,6 +256,18 @@ def parse_routine(data: Any, source: str = "routine") -> Routine:
             if ident in seen:
                 raise ContentError(f"{reader.where}: field 'id' {ident!r} is used twice")
             seen.add(ident)
+        for variation in pose.variations:
+            if variation.each_side and variation.two_sided and not pose.two_sided:
+                raise ContentError(
+                    f"{reader.where}: field 'two_sided' of variation {variation.id!r} needs a"
+                    " two-sided pose to follow side by side (set each_side: false)"
+                )
+        for name in (pose.name, *pose.synonyms):
+            spoken = " ".join(name.lower().split())
+            if names.setdefault(spoken, pose.id) != pose.id:
+                raise ContentError(
+                    f"{reader.where}: field 'synonyms' {name!r} already names {names[spoken]!r}"
+                )
         poses.append(pose)
     return Routine(
         id=top.ident(),

@@ -62,12 +62,12 @@ def load_prompts(locale: str = "en-GB") -> Mapping[str, Any]:
     return merged
 
 
-def join_words(items: Iterable[str]) -> str:
-    """'a, b and c' for speech."""
+def join_words(items: Iterable[str], last: str = "and") -> str:
+    """'a, b and c' for speech (or 'a, b or c')."""
     words = list(items)
     if len(words) <= 1:
         return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
+    return ", ".join(words[:-1]) + f" {last} " + words[-1]
 
 
 class Narrator:
@@ -196,6 +196,8 @@ class Narrator:
             yield Line(f"{key}.{part.id}.{side or 'both'}", self.prompt(key, **params))
         elif key in ("no_such_step", "one_sided", "no_tip") and part:
             yield Line(f"{key}.{part.id}", self.prompt(key, **{**p, "name": part.name}))
+        elif key == "unknown_pose":
+            yield Line(key, self.prompt(key, examples=self._pose_examples()))
         elif key == "mode_set":
             yield Line(
                 f"mode_set_{p['mode']}", self.prompt(f"mode_set_{p['mode']}", **p), PAUSE_SHORT
@@ -211,6 +213,14 @@ class Narrator:
         used = [name for _, name, _, _ in Formatter().parse(template) if name]
         ident = ".".join([key, *(str(params[name]) for name in used if name in params)])
         return Line(ident, self.prompt(key, **params), pause_ms)
+
+    def _pose_examples(self) -> str:
+        """A few poses by what a runner would call them: from the start, middle and end."""
+        poses = self.routine.poses
+        picks = [poses[1], poses[len(poses) // 2], poses[-2]] if len(poses) > 3 else poses
+        return join_words(
+            ((pose.synonyms[0] if pose.synonyms else pose.name).lower() for pose in picks), "or"
+        )
 
     def _targets(self, part: Part) -> Line:
         areas = join_words(

@@ -506,3 +506,41 @@ def test_flow_cues_and_synonyms(routine: Routine) -> None:
         ("relaxation", "relaxation"),
     ]:
         assert owner.get(expected) == pose_id, expected
+
+
+def _pose(data: dict[str, Any], pose_id: str) -> dict[str, Any]:
+    return next(p for p in data["poses"] if p["id"] == pose_id)
+
+
+@pytest.mark.parametrize(
+    ("breakage", "pose_id", "field_name"),
+    [
+        (lambda d: _pose(d, "pigeon").update({"tpi": "A misspelt tip"}), "pigeon", "tpi"),
+        (lambda d: _pose(d, "cat_cow")["steps"].__setitem__(0, {"txt": "x"}), "cat_cow", "txt"),
+        (
+            lambda d: _pose(d, "childs_pose")["synonyms"].append("down dog"),
+            "childs_pose",
+            "synonyms",
+        ),
+        (
+            lambda d: (
+                _pose(d, "downward_dog").update(
+                    {"variations": [copy.deepcopy(_pose(d, "high_lunge")["variations"][0])]}
+                )
+                or _pose(d, "high_lunge").pop("variations")
+            ),
+            "downward_dog",
+            "two_sided",
+        ),
+    ],
+    ids=["unknown field", "unknown step field", "synonym of another pose", "sides mismatch"],
+)
+def test_more_bad_content_fails_at_load_naming_pose_and_field(
+    raw: dict[str, Any], breakage: Callable[[dict[str, Any]], Any], pose_id: str, field_name: str
+) -> None:
+    data = copy.deepcopy(raw)
+    breakage(data)
+    with pytest.raises(ContentError) as caught:
+        parse_routine(data, "post_run.yaml")
+    assert pose_id in str(caught.value)
+    assert field_name in str(caught.value)

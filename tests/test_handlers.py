@@ -374,7 +374,9 @@ def test_go_to_unknown_pose(
 ) -> None:
     session, launch = launched
     response = send(skill, session, session.intent("GoToPoseIntent", {"pose": pose_slot}))
-    assert said(response) == PROMPTS["unknown_pose"]
+    assert said(response) == PROMPTS["unknown_pose"].format(
+        examples="downward dog, reverse warrior or pigeon"
+    )
     assert yoga(response) == yoga(launch)
 
 
