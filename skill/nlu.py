@@ -7,12 +7,23 @@ terminal with no device and no network. It reads one locale's model file from
 1. Opening phrases ("open post run yoga", "ask post run yoga to ...") are recognised first.
 2. Exact match: every sample utterance is compiled to a regular expression in which each
    ``{slot}`` matches the values of its type (custom values and synonyms, numbers, ordinals).
-3. Carrier match: a sample whose custom slot holds words that are not a value of the type (such
+3. Bare value: the utterance is just a value of a custom type that one intent's slot takes
+   ("hold", "slower", "pigeon", "left leg"), so it gives that intent with the slot filled.
+4. Carrier match: a sample whose custom slot holds words that are not a value of the type (such
    as "go to headstand") still gives its intent, with the slot unmatched, as Alexa does.
-4. Tolerant match: failing those, samples are scored by the overlap of their content words with
+5. Tolerant match: failing those, samples are scored by the overlap of their content words with
    the utterance's (stop words removed, light stemming), and the best one above a threshold wins,
-   so natural phrasings beyond the samples resolve.
-5. Anything else is ``AMAZON.FallbackIntent``.
+   so natural phrasings beyond the samples resolve. It is guarded so that it can't change
+   something the runner didn't ask for:
+
+   - an intent whose every sample says a word (SetHoldLengthIntent: "breaths",
+     RepeatStepIntent: "step") is only matched when the utterance says it too;
+   - a relative amount ("one more breath", "add two breaths") never fills a number slot;
+   - a number no slot of the sample can hold counts double against it ("what's pose three");
+   - two different values of one type ("left or right") fill no slot;
+   - "skip" with something named ("skip pigeon") matches nothing: not going to it, and not
+     skipping whatever is current.
+6. Anything else is ``AMAZON.FallbackIntent``.
 
 Built-in intents resolve through the samples the model gives them, so there is no separate table.
 """
@@ -68,7 +79,7 @@ class Resolution:
 # ---------------------------------------------------------------- normalisation
 
 _LEADING_FILLERS = frozenset({"alexa", "please", "um", "uh", "erm", "er", "ok", "okay", "hey"})
-_TRAILING_FILLERS = frozenset({"please", "thanks"})
+_TRAILING_FILLERS = frozenset({"please", "thanks", "alexa"})
 _DISFLUENCIES = frozenset({"um", "uh", "erm", "er"})
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 _NOT_WORD = re.compile(r"[^a-z0-9' ]+")
@@ -83,8 +94,9 @@ def _clean(text: str) -> list[str]:
 def normalise(text: str) -> str:
     """Lower case, punctuation out (apostrophes kept), spaces folded, filler words dropped.
 
-    A leading "alexa", "please", "um", "ok", "okay" and a trailing "please", "thanks" or
-    "thank you" go, but never the last word left ("okay" alone stays "okay").
+    A leading "alexa", "please", "um", "ok", "okay" and a trailing "please", "thanks", "alexa"
+    or "thank you" go, but never the last word left ("okay" alone stays "okay", "thanks alexa"
+    becomes "thanks").
     """
     words = [w for w in _clean(text) if w not in _DISFLUENCIES] or _clean(text)
     changed = True
@@ -183,6 +195,15 @@ _STOP_WORDS = frozenset(
 )
 
 
+#: Words that make an amount relative ("one more breath", "add two"): not a number to set.
+_RELATIVE = frozenset(_split("more add adding added extra fewer less another"))
+#: Words saying to leave something out ("skip pigeon", "don't do pigeon"). "skip to ..." and
+#: "skip ahead to ..." are not that.
+_AVOID = frozenset(_split("skip avoid don't dont"))
+#: An intent needs this many samples before a word all of them say becomes required.
+_KEY_WORD_MIN_SAMPLES = 5
+
+
 def _stem(word: str) -> str:
     """A very light stemmer: plurals, -ing, -ed, final e ("stretches" -> "stretch")."""
     if word.endswith("'s"):
@@ -207,6 +228,9 @@ def _stem(word: str) -> str:
 
 def _content(words: Iterable[str]) -> frozenset[str]:
     return frozenset(_stem(w) for w in words if w not in _STOP_WORDS)
+
+
+_RELATIVE_STEMS = frozenset(_stem(w) for w in _RELATIVE)
 
 
 # ---------------------------------------------------------------- compiled model
@@ -238,6 +262,7 @@ class _Sample:
     order: int
     slots: tuple[tuple[str, _SlotType], ...]  # in the order they appear; group i is "s{i}"
     literal_words: int
+    literal: frozenset[str]  # the words it says, as they are
     literal_content: frozenset[str]
     exact: re.Pattern[str] | None
     carrier: re.Pattern[str] | None
@@ -287,6 +312,8 @@ class Resolver:
             for word in sample.literal_content:
                 owners.setdefault(word, set()).add(sample.intent)
         self._unique_words = frozenset(w for w, intents in owners.items() if len(intents) == 1)
+        self._key_words = self._find_key_words(self._samples)
+        self._bare = self._find_bare_values(self._samples)
         self._slotted = [s for s in self._samples if s.slots]
         self._carriers = sorted(
             (s for s in self._slotted if s.carrier is not None),
@@ -325,6 +352,38 @@ class Resolver:
         return self._slot_types.get(intent, {}).get(slot)
 
     # ------------------------------------------------------------ construction
+
+    @staticmethod
+    def _find_key_words(samples: Iterable[_Sample]) -> dict[str, frozenset[str]]:
+        """Per intent, the content words every one of its samples says ("breath", "step")."""
+        by_intent: dict[str, list[frozenset[str]]] = {}
+        for sample in samples:
+            by_intent.setdefault(sample.intent, []).append(sample.literal_content)
+        key_words = {}
+        for intent, contents in by_intent.items():
+            if len(contents) >= _KEY_WORD_MIN_SAMPLES:
+                common = frozenset.intersection(*contents)
+                if common:
+                    key_words[intent] = common
+        return key_words
+
+    @staticmethod
+    def _find_bare_values(samples: Iterable[_Sample]) -> dict[str, tuple[str, str, _SlotType]]:
+        """Phrase -> (intent, slot, type) for custom types that exactly one intent's slot takes."""
+        users: dict[str, set[tuple[str, str]]] = {}
+        types: dict[str, _SlotType] = {}
+        for sample in samples:
+            for name, slot_type in sample.slots:
+                if slot_type.custom:
+                    users.setdefault(slot_type.name, set()).add((sample.intent, name))
+                    types[slot_type.name] = slot_type
+        bare = {}
+        for type_name, owners in users.items():
+            if len(owners) == 1:
+                ((intent, name),) = owners
+                for phrase in types[type_name].ids:
+                    bare.setdefault(phrase, (intent, name, types[type_name]))
+        return bare
 
     @staticmethod
     def _compile_types(types: Iterable[Mapping[str, Any]]) -> dict[str, _SlotType]:
@@ -390,6 +449,7 @@ class Resolver:
             order=order,
             slots=tuple(slots),
             literal_words=len(literal),
+            literal=frozenset(literal),
             literal_content=_content(literal),
             exact=re.compile(" ".join(exact)) if slots else None,
             carrier=re.compile(" ".join(loose)) if has_custom and literal else None,
@@ -416,6 +476,12 @@ class Resolver:
         exact = self._exact(text)
         if exact is not None:
             return exact
+        words = _strip_article(text)
+        bare = self._bare.get(words)
+        if bare is not None:
+            intent, name, slot_type = bare
+            slot = ResolvedSlot(name, words, slot_type.resolve(words), True)
+            return Resolution("intent", intent, {name: slot})
         carrier, suspicious = self._carrier(text)
         if carrier is not None and not suspicious:
             return carrier
@@ -479,18 +545,30 @@ class Resolver:
 
     def _fuzzy(self, text: str) -> Resolution | None:
         words = text.split()
-        found: dict[str, tuple[str, int, int]] = {}
-        for type_name, finder in self._finders.items():
-            for match in finder.finditer(text):
-                if type_name == NUMBER and _is_pronoun_one(text, match):
-                    continue  # "each one", "this one": not a number
-                found[type_name] = (match.group(0), match.start(), match.end())
-                break
+        found = self._find_values(text)
+        if _avoids(words) and any(self._types[t].custom for t in found):
+            return None  # "skip pigeon": neither go to pigeon nor skip the current pose
         whole = _content(words)
-        best: tuple[float, int, int] | None = None
+        said = frozenset(words)
+        relative = bool(whole & _RELATIVE_STEMS)
+        numbers = (
+            [
+                m
+                for m in self._finders[NUMBER].finditer(text)
+                if m.group(0) != "one"  # "one" is as often "a" or a pronoun as a number
+            ]
+            if NUMBER in self._finders
+            else []
+        )
+        best: tuple[float, int, float, int] | None = None
         best_sample: _Sample | None = None
         best_slots: dict[str, ResolvedSlot] = {}
         for sample in self._samples:
+            key_words = self._key_words.get(sample.intent)
+            if key_words is not None and not key_words <= whole:
+                continue  # "what's pose three" doesn't say "step", so it isn't RepeatStep
+            if relative and any(t.name == NUMBER for _, t in sample.slots):
+                continue  # "five more breaths" is not "five breaths"
             remaining = whole
             slots: dict[str, ResolvedSlot] = {}
             for name, slot_type in sample.slots:
@@ -500,20 +578,60 @@ class Resolver:
                 phrase, start, end = hit
                 remaining = remaining - _content(text[start:end].split())
                 slots[name] = ResolvedSlot(name, phrase, slot_type.resolve(phrase), True)
+            held = sum(1 for _, t in sample.slots if t.name == NUMBER and NUMBER in found)
+            unplaced = max(0, len(numbers) - held)
             shared = len(sample.literal_content & remaining) + len(slots)
             if not shared:
                 continue
             recall = shared / (len(sample.literal_content) + len(sample.slots))
-            precision = shared / (len(remaining) + len(slots))
+            precision = shared / (len(remaining) + len(slots) + unplaced)
             if recall < 1 and shared < 2 and not self._distinctive(sample, remaining):
                 continue  # one common word with a longer sample is chance ("what time is it")
             score = 2 * recall * precision / (recall + precision)
-            rank = (score, shared, -sample.order)
+            # On a tie, the sample more of whose own words were said ("say that one more time" is
+            # "one more time", not "I need more time"), then the earlier one.
+            fully = len(sample.literal & said) / sample.literal_words if sample.literal_words else 0
+            rank = (score, shared, fully, -sample.order)
             if best is None or rank > best:
                 best, best_sample, best_slots = rank, sample, slots
         if best is None or best_sample is None or best[0] < FUZZY_THRESHOLD:
             return None
         return Resolution("intent", best_sample.intent, best_slots)
+
+    def _find_values(self, text: str) -> dict[str, tuple[str, int, int]]:
+        """Type name -> (words, start, end) of the first value of each type the text holds.
+
+        A custom type whose values are heard with two different ids ("left or right") is left
+        out: the utterance doesn't choose one.
+        """
+        found: dict[str, tuple[str, int, int]] = {}
+        for type_name, finder in self._finders.items():
+            slot_type = self._types[type_name]
+            ids: set[str | None] = set()
+            for match in finder.finditer(text):
+                if type_name == NUMBER and _is_pronoun_one(text, match):
+                    continue  # "each one", "this one": not a number
+                found.setdefault(type_name, (match.group(0), match.start(), match.end()))
+                if not slot_type.custom:
+                    break
+                ids.add(slot_type.resolve(match.group(0)))
+            if len(ids) > 1:
+                del found[type_name]
+        return found
+
+
+def _avoids(words: list[str]) -> bool:
+    """Whether the words say to leave something out: "skip pigeon", not "skip ahead to pigeon"."""
+    return any(
+        w in _AVOID and (w != "skip" or "to" not in words[i + 1 : i + 3])
+        for i, w in enumerate(words)
+    )
+
+
+def _strip_article(text: str) -> str:
+    """The text without one leading article ("the pigeon" -> "pigeon")."""
+    first, _, rest = text.partition(" ")
+    return rest if rest and first in ("the", "a", "an", "my") else text
 
 
 _DETERMINERS = frozenset(

@@ -45,7 +45,7 @@ CUSTOM_SLOTS: dict[str, dict[str, str]] = {
     "SkipPoseIntent": {},
     "SetModeIntent": {"mode": "ModeType"},
     "GoToPoseIntent": {"pose": "PoseType"},
-    "SwitchSideIntent": {},
+    "SwitchSideIntent": {"side": "SideType"},
     "TopTipIntent": {},
     "TargetAreasIntent": {},
     "WhichSideIntent": {},
@@ -212,8 +212,19 @@ def test_mode_type(model: dict[str, Any]) -> None:
     assert {"dynamic", "flowing", "vinyasa", "dynamic flow", "quick"} <= set(
         values["flow"]["synonyms"]
     )
+    assert "faster" in values["flow"]["synonyms"]
     hold = {values["hold"]["value"], *values["hold"]["synonyms"]}
-    assert {"slow", "holds", "long holds", "static", "slow holds", "hold"} <= hold
+    assert {"slow", "holds", "long holds", "static", "slow holds", "hold", "slower"} <= hold
+
+
+def test_side_type(model: dict[str, Any]) -> None:
+    # The SwitchSideIntent handler reads the side's id: "left" or "right".
+    assert types_by_name(model)["SideType"]["values"] == [
+        {"id": "left", "name": {"value": "left", "synonyms": ["left leg", "left hand side"]}},
+        {"id": "right", "name": {"value": "right", "synonyms": ["right leg", "right hand side"]}},
+    ]
+    switch = intents_by_name(model)["SwitchSideIntent"]["samples"]
+    assert {"switch sides", "other side"} <= set(switch), "switching without naming a side"
 
 
 def expected_pose_values() -> list[dict[str, Any]]:

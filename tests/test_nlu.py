@@ -146,6 +146,126 @@ CASES: list[tuple[str, str, dict[str, str | None]]] = [
     ("?!", FALLBACK_INTENT, {}),
 ]
 
+# Phrasings a review found resolving to the wrong intent; they must resolve so in every locale.
+REVIEW_CASES: list[tuple[str, str, dict[str, str | None]]] = [
+    # pace: slower is hold mode, faster is flow mode; the bare mode names too
+    ("can we go slower", "SetModeIntent", {"mode": "hold"}),
+    ("go slower", "SetModeIntent", {"mode": "hold"}),
+    ("slower", "SetModeIntent", {"mode": "hold"}),
+    ("a bit slower", "SetModeIntent", {"mode": "hold"}),
+    ("go faster", "SetModeIntent", {"mode": "flow"}),
+    ("faster", "SetModeIntent", {"mode": "flow"}),
+    ("speed it up", "SetModeIntent", {"mode": "flow"}),
+    ("hold", "SetModeIntent", {"mode": "hold"}),
+    ("flow", "SetModeIntent", {"mode": "flow"}),
+    ("hold on", "AMAZON.PauseIntent", {}),
+    # back a pose, back to the start
+    ("go back one pose", "AMAZON.PreviousIntent", {}),
+    ("go back a pose", "AMAZON.PreviousIntent", {}),
+    ("back one", "AMAZON.PreviousIntent", {}),
+    ("the pose before", "AMAZON.PreviousIntent", {}),
+    ("go back to the beginning", "AMAZON.StartOverIntent", {}),
+    ("back to the start", "AMAZON.StartOverIntent", {}),
+    # back after a break
+    ("I'm back now", "AMAZON.ResumeIntent", {}),
+    ("I'm back on the mat", "AMAZON.ResumeIntent", {}),
+    ("okay I'm back", "AMAZON.ResumeIntent", {}),
+    ("I'm ready", "AMAZON.ResumeIntent", {}),
+    ("ready", "AMAZON.ResumeIntent", {}),
+    ("ready when you are", "AMAZON.ResumeIntent", {}),
+    ("okay I'm ready", "AMAZON.ResumeIntent", {}),
+    ("keep going", "AMAZON.ResumeIntent", {}),
+    ("carry on", "AMAZON.ResumeIntent", {}),
+    # where am I
+    ("is this the last one", "WhereAmIIntent", {}),
+    ("how many poses are left", "WhereAmIIntent", {}),
+    ("what's the name of this stretch", "WhereAmIIntent", {}),
+    # target areas
+    ("what does this pose stretch", "TargetAreasIntent", {}),
+    ("what's this good for", "TargetAreasIntent", {}),
+    ("what does this do", "TargetAreasIntent", {}),
+    # a short stop is a pause, not the end
+    ("stop for a second", "AMAZON.PauseIntent", {}),
+    ("stop a sec", "AMAZON.PauseIntent", {}),
+    ("give me more time", "AMAZON.PauseIntent", {}),
+    ("give me a second", "AMAZON.PauseIntent", {}),
+    # finishing
+    ("I'm done for today", "AMAZON.StopIntent", {}),
+    ("all done", "AMAZON.StopIntent", {}),
+    ("finish", "AMAZON.StopIntent", {}),
+    ("I'm finished", "AMAZON.StopIntent", {}),
+    ("that's it", "AMAZON.StopIntent", {}),
+    ("thank you", "AMAZON.StopIntent", {}),
+    ("thanks alexa", "AMAZON.StopIntent", {}),
+    ("thanks", "AMAZON.StopIntent", {}),
+    ("what can you do", "AMAZON.HelpIntent", {}),
+    # a named side, or just the other side
+    ("do the left side", "SwitchSideIntent", {"side": "left"}),
+    ("do the right side", "SwitchSideIntent", {"side": "right"}),
+    ("go to the left side", "SwitchSideIntent", {"side": "left"}),
+    ("let's do the left leg", "SwitchSideIntent", {"side": "left"}),
+    ("switch to the right side", "SwitchSideIntent", {"side": "right"}),
+    ("left side please", "SwitchSideIntent", {"side": "left"}),
+    ("switch sides", "SwitchSideIntent", {}),
+    ("other side", "SwitchSideIntent", {}),
+    ("which side am I on", "WhichSideIntent", {}),
+    ("am I on the left or right", "WhichSideIntent", {}),
+    # a relative amount, or a number that isn't breaths, never sets the hold length
+    ("one more breath", FALLBACK_INTENT, {}),
+    ("add two breaths", FALLBACK_INTENT, {}),
+    ("five more breaths", FALLBACK_INTENT, {}),
+    ("a few more breaths", FALLBACK_INTENT, {}),
+    ("what's pose three", FALLBACK_INTENT, {}),
+    ("pose 3", FALLBACK_INTENT, {}),
+    ("hold for eight breaths", "SetHoldLengthIntent", {"breaths": "8"}),
+    ("eight breaths", "SetHoldLengthIntent", {"breaths": "8"}),
+    ("make it ten breaths", "SetHoldLengthIntent", {"breaths": "10"}),
+    # skipping a named pose is neither going to it nor skipping the current one
+    ("skip pigeon", FALLBACK_INTENT, {}),
+]
+
+# More around the same edges: the guards must not cost the phrasings they sit next to.
+CASES += [
+    *REVIEW_CASES,
+    ("can we go a bit faster", "SetModeIntent", {"mode": "flow"}),
+    ("slow it down", "SetModeIntent", {"mode": "hold"}),
+    ("holds", "SetModeIntent", {"mode": "hold"}),
+    ("I'd like to go slower please", "SetModeIntent", {"mode": "hold"}),
+    ("hold on a second", "AMAZON.PauseIntent", {}),
+    ("wait a second", "AMAZON.PauseIntent", {}),
+    ("I need a bit more time", "AMAZON.PauseIntent", {}),
+    ("can we go back one pose please", "AMAZON.PreviousIntent", {}),
+    ("okay I'm back on my mat", "AMAZON.ResumeIntent", {}),
+    ("how many poses are left now", "WhereAmIIntent", {}),
+    ("what is this pose good for then", "TargetAreasIntent", {}),
+    ("thank you alexa", "AMAZON.StopIntent", {}),
+    ("I'm finished now", "AMAZON.StopIntent", {}),
+    ("I'm done, stop", "AMAZON.StopIntent", {}),
+    ("switch to the left leg", "SwitchSideIntent", {"side": "left"}),
+    ("right hand side please", "SwitchSideIntent", {"side": "right"}),
+    ("left", "SwitchSideIntent", {"side": "left"}),
+    ("switch to left", "SwitchSideIntent", {"side": "left"}),
+    ("do the other side please", "SwitchSideIntent", {}),
+    ("is this the right side", "WhichSideIntent", {}),
+    ("left or right", "WhichSideIntent", {}),
+    ("not right now", "AMAZON.NoIntent", {}),
+    ("add another breath", FALLBACK_INTENT, {}),
+    ("ten more breaths please", FALLBACK_INTENT, {}),
+    ("an extra breath", FALLBACK_INTENT, {}),
+    ("fewer breaths", FALLBACK_INTENT, {}),
+    ("can we do six breaths", "SetHoldLengthIntent", {"breaths": "6"}),
+    ("let's do ten breaths", "SetHoldLengthIntent", {"breaths": "10"}),
+    ("what's step three", "RepeatStepIntent", {"step_number": "3"}),
+    ("skip the pigeon", FALLBACK_INTENT, {}),
+    ("let's skip cat cow today", FALLBACK_INTENT, {}),
+    ("don't do pigeon", FALLBACK_INTENT, {}),
+    ("skip to pigeon", "GoToPoseIntent", {"pose": "pigeon"}),
+    ("skip ahead to pigeon", "GoToPoseIntent", {"pose": "pigeon"}),
+    ("pigeon", "GoToPoseIntent", {"pose": "pigeon"}),
+    ("skip", "SkipPoseIntent", {}),
+    ("let's skip this one", "SkipPoseIntent", {}),
+]
+
 
 def test_the_table_is_broad() -> None:
     assert len(CASES) >= 60
@@ -164,6 +284,28 @@ def test_resolves(
     assert {name: slot.id for name, slot in resolution.slots.items()} == slots
     for slot in resolution.slots.values():
         assert slot.matched is (slot.id is not None)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_review_phrasings_resolve_in_every_locale(locale: str) -> None:
+    resolver = Resolver.for_locale(locale)
+    wrong = []
+    for utterance, intent, slots in REVIEW_CASES:
+        resolution = resolver.resolve(utterance)
+        got = {name: slot.id for name, slot in resolution.slots.items()}
+        if (resolution.kind, resolution.intent, got) != ("intent", intent, slots):
+            wrong.append((utterance, resolution.intent, got))
+    assert wrong == []
+
+
+def test_bare_values_fill_the_slot_of_the_one_intent_that_takes_them(resolver: Resolver) -> None:
+    hold = resolver.resolve("Hold.")
+    assert hold == Resolution(
+        "intent", "SetModeIntent", {"mode": ResolvedSlot("mode", "hold", "hold", True)}
+    )
+    leg = resolver.resolve("the left leg").slots["side"]
+    assert leg == ResolvedSlot(name="side", value="left leg", id="left", matched=True)
+    assert resolver.resolve("half pigeon").slots["pose"].id == "pigeon"
 
 
 LAUNCH = [
@@ -198,6 +340,10 @@ def test_slot_details(resolver: Resolver) -> None:
     assert pose == ResolvedSlot(name="pose", value="down dog", id="downward_dog", matched=True)
     unknown = resolver.resolve("go to headstand").slots["pose"]
     assert unknown == ResolvedSlot(name="pose", value="headstand", id=None, matched=False)
+    side = resolver.resolve("switch to the left leg").slots["side"]
+    assert side == ResolvedSlot(name="side", value="left leg", id="left", matched=True)
+    assert resolver.resolve("let's do the left leg").slots["side"].id == "left"
+    assert resolver.resolve("go to the right hand side").slots["side"].id == "right"
     breaths = resolver.resolve("hold for twelve breaths").slots["breaths"]
     assert breaths == ResolvedSlot(name="breaths", value="twelve", id="12", matched=True)
     digits = resolver.resolve("hold for 08 breaths").slots["breaths"]
@@ -243,6 +389,9 @@ def test_pose_synonyms_resolve_to_ids(resolver: Resolver, phrase: str, pose_id: 
         ("post-run   yoga", "post run yoga"),
         ("'quoted' words", "quoted words"),
         ("go to um pigeon", "go to pigeon"),
+        ("thanks alexa", "thanks"),
+        ("thank you, Alexa", "thank you"),
+        ("alexa", "alexa"),
     ],
 )
 def test_normalise(raw: str, clean: str) -> None:
@@ -316,6 +465,7 @@ def test_locales_and_explicit_paths(tmp_path: Path) -> None:
 def test_slot_type_lookup(resolver: Resolver) -> None:
     assert resolver.slot_type("GoToPoseIntent", "pose") == "PoseType"
     assert resolver.slot_type("SetHoldLengthIntent", "breaths") == "AMAZON.NUMBER"
+    assert resolver.slot_type("SwitchSideIntent", "side") == "SideType"
     assert resolver.slot_type("GoToPoseIntent", "nope") is None
     assert resolver.slot_type("NoSuchIntent", "pose") is None
 
