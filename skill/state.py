@@ -22,6 +22,7 @@ RELAX_SECONDS_PER_BREATH = 12
 FLOW_SEGMENTS_PER_TURN = 4
 """Flow mode threads this many segments into one response before asking to carry on."""
 
+OFFER = "offer:"
 Mode = Literal["hold", "flow"]
 Status = Literal["idle", "active", "paused", "finished"]
 
@@ -75,6 +76,18 @@ class State:
     """A yes/no question awaiting an answer: "offer:<variation id>" or "resume"."""
     accepted: tuple[str, ...] = ()
     declined: tuple[str, ...] = ()
+
+    @property
+    def started(self) -> bool:
+        """Whether a routine is under way (not before the start, nor after the end)."""
+        return self.status in ("active", "paused")
+
+    @property
+    def offered(self) -> str | None:
+        """The variation on offer, waiting for yes or no."""
+        if self.pending and self.pending.startswith(OFFER):
+            return self.pending[len(OFFER) :]
+        return None
 
 
 @dataclass(frozen=True)
@@ -208,7 +221,7 @@ class Coach:
         new = replace(state, step=len(part.steps) - 1, heard=True, status="active", pending=None)
         offer = self._offer_after(new)
         if offer:
-            new = replace(new, pending=f"offer:{offer}")
+            new = replace(new, pending=f"{OFFER}{offer}")
             says.append(Say("offer", {"part": offer}))
         elif self._next_index(new.segment, new) is None:
             says.append(Say("last_pose_done"))
@@ -249,8 +262,8 @@ class Coach:
 
     def reprompt(self, state: State) -> tuple[Say, ...]:
         """What to ask if the runner says nothing: it depends on the question in the air."""
-        if state.pending and state.pending.startswith("offer:"):
-            return (Say("offer_reprompt", {"part": state.pending.split(":", 1)[1]}),)
+        if state.offered:
+            return (Say("offer_reprompt", {"part": state.offered}),)
         if state.pending == "resume":
             return (Say("resume_reprompt"),)
         if state.status == "paused":
@@ -307,11 +320,11 @@ class Coach:
     def next(self, state: State) -> Turn:
         """Move on. With a variation on offer, "next" means no thanks; after a single step
         was repeated, the pose carries on from the step after it."""
-        if state.status in ("idle", "finished"):
+        if not state.started:
             return self.start(state, welcome=True)
         if state.pending == "resume":
             return self.yes(state)
-        if state.pending and state.pending.startswith("offer:"):
+        if state.offered:
             return self.no(state)
         if state.status == "paused":
             state = replace(state, status="active")
@@ -323,7 +336,7 @@ class Coach:
         return self._narrate(replace(state, segment=following, step=0, heard=False))
 
     def previous(self, state: State) -> Turn:
-        if state.status in ("idle", "finished"):
+        if not state.started:
             return self.start(state, welcome=True)
         state = replace(state, status="active", pending=None)
         start = self._replay_start(state)
@@ -338,7 +351,7 @@ class Coach:
 
     def repeat_step(self, state: State, number: int | None = None) -> Turn:
         """Say one step again: the given one (1-based) or the current one."""
-        if state.status in ("idle", "finished"):
+        if not state.started:
             return self._stay(state, Say("nothing_yet"))
         part = self.current_part(state)
         index = state.step if number is None else number - 1
@@ -359,7 +372,7 @@ class Coach:
         return Turn(new, (say,), self.reprompt(new))
 
     def repeat_pose(self, state: State) -> Turn:
-        if state.status in ("idle", "finished"):
+        if not state.started:
             return self.start(state, welcome=True)
         start = self._replay_start(state)
         return self._narrate(
@@ -367,7 +380,7 @@ class Coach:
         )
 
     def skip_pose(self, state: State) -> Turn:
-        if state.status in ("idle", "finished"):
+        if not state.started:
             return self.start(state, welcome=True)
         pose = self.segments[state.segment].pose
         if pose + 1 >= len(self.routine.poses):
@@ -400,7 +413,7 @@ class Coach:
 
     def switch_side(self, state: State, side: str | None = None) -> Turn:
         """The other side of this pose; with ``side``, that side (if not already on it)."""
-        if state.status in ("idle", "finished"):
+        if not state.started:
             return self._stay(state, Say("nothing_yet"))
         seg = self.segments[state.segment]
         part = self.part(seg)
@@ -415,7 +428,7 @@ class Coach:
         )
 
     def which_side(self, state: State) -> Turn:
-        if state.status in ("idle", "finished"):
+        if not state.started:
             return self._stay(state, Say("nothing_yet"))
         part = self.current_part(state)
         if not part.two_sided:
@@ -423,7 +436,7 @@ class Coach:
         return self._stay(state, Say("which_side", self._where(state)))
 
     def where_am_i(self, state: State) -> Turn:
-        if state.status in ("idle", "finished"):
+        if not state.started:
             return self._stay(state, Say("nothing_yet"))
         done, total = self.progress(state)
         number = self.segments[state.segment].pose + 1
@@ -437,7 +450,7 @@ class Coach:
         return self._stay(state, Say("where", params))
 
     def tip(self, state: State) -> Turn:
-        if state.status in ("idle", "finished"):
+        if not state.started:
             return self._stay(state, Say("nothing_yet"))
         part = self.current_part(state)
         tip_part = part if part.tip else self.pose_of(state)
@@ -446,7 +459,7 @@ class Coach:
         return self._stay(state, Say("tip", {"part": tip_part.id}))
 
     def targets(self, state: State) -> Turn:
-        if state.status in ("idle", "finished"):
+        if not state.started:
             return self._stay(state, Say("nothing_yet"))
         return self._stay(state, Say("targets", {"part": self.current_part(state).id}))
 
@@ -455,7 +468,7 @@ class Coach:
             return self._stay(state, Say("which_mode"))
         new = replace(state, mode=mode, pending=None)
         lead = [Say("mode_set", {"mode": mode, "breaths": state.breaths})]
-        if state.status in ("idle", "finished"):
+        if not state.started:
             new = State(mode=mode, breaths=state.breaths, status="active")
         return self._narrate(replace(new, step=0, heard=False, status="active"), lead)
 
@@ -473,7 +486,7 @@ class Coach:
         return self._narrate(fresh, [Say("start_over")])
 
     def pause(self, state: State) -> Turn:
-        if state.status in ("idle", "finished"):
+        if not state.started:
             return self._stay(state, Say("nothing_yet"))
         new = replace(state, status="paused", pending=None)
         return Turn(new, (Say("paused", self._where(state)),), self.reprompt(new))
@@ -481,7 +494,7 @@ class Coach:
     def resume(self, state: State) -> Turn:
         """After a pause (or "yes, carry on" after a break), the interrupted pose again;
         when nothing was paused, "carry on" just means next."""
-        if state.status in ("idle", "finished"):
+        if not state.started:
             return self.start(state, welcome=True)
         if state.status == "active" and state.pending is None:
             return self.next(state)
@@ -492,8 +505,8 @@ class Coach:
     def yes(self, state: State) -> Turn:
         if state.pending == "resume":
             return self.resume(state)
-        if state.pending and state.pending.startswith("offer:"):
-            variation = state.pending.split(":", 1)[1]
+        if state.offered:
+            variation = state.offered
             return self.go_to(replace(state, pending=None), variation)
         return self.next(state)
 
@@ -501,8 +514,8 @@ class Coach:
         if state.pending == "resume":
             fresh = State(mode=state.mode, breaths=state.breaths, status="active")
             return self._narrate(fresh, [Say("fresh_start")])
-        if state.pending and state.pending.startswith("offer:"):
-            variation = state.pending.split(":", 1)[1]
+        if state.offered:
+            variation = state.offered
             new = replace(state, pending=None, declined=(*state.declined, variation))
             following = self._next_index(new.segment, new)
             if following is None:
@@ -511,11 +524,11 @@ class Coach:
         return self._stay(state, Say("take_your_time"))
 
     def help(self, state: State) -> Turn:
-        if state.pending and state.pending.startswith("offer:"):
+        if state.offered:
             key = "help_offer"
         elif state.pending == "resume":
             key = "help_resume"
-        elif state.status in ("idle", "finished"):
+        elif not state.started:
             key = "help_idle"
         else:
             key = f"help_{state.mode}"
@@ -585,8 +598,8 @@ class Coach:
         pending = data.get("pending")
         if pending == "resume":
             pass
-        elif isinstance(pending, str) and pending.startswith("offer:"):
-            if pending.split(":", 1)[1] not in variation_ids:
+        elif isinstance(pending, str) and pending.startswith(OFFER):
+            if pending[len(OFFER) :] not in variation_ids:
                 pending = None
         else:
             pending = None
