@@ -22,7 +22,6 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_core.utils import get_locale, is_intent_name, is_request_type
 from ask_sdk_model import Response
 from ask_sdk_model.slu.entityresolution import StatusCode
-from ask_sdk_model.ui import SsmlOutputSpeech
 
 from skill.content import Routine, load_routine
 from skill.narration import Narrator
@@ -408,8 +407,3 @@ def build_skill(
     builder.add_request_handler(UnhandledRequestHandler(ctx))
     builder.add_exception_handler(CatchAllExceptionHandler(ctx))
     return builder.create()
-
-
-def speech_of(response: Response) -> str:
-    speech = response.output_speech
-    return speech.ssml if isinstance(speech, SsmlOutputSpeech) else ""
