@@ -198,6 +198,8 @@ class Narrator:
             yield Line(f"{key}.{part.id}", self.prompt(key, **{**p, "name": part.name}))
         elif key == "unknown_pose":
             yield Line(key, self.prompt(key, examples=self._pose_examples()))
+        elif key == "mode_already":
+            yield self._prompt_line(f"mode_already_{p['mode']}", p)
         elif key == "mode_set":
             yield Line(
                 f"mode_set_{p['mode']}", self.prompt(f"mode_set_{p['mode']}", **p), PAUSE_SHORT

@@ -466,6 +466,8 @@ class Coach:
     def set_mode(self, state: State, mode: str | None) -> Turn:
         if mode not in ("hold", "flow"):
             return self._stay(state, Say("which_mode"))
+        if state.started and mode == state.mode:  # "slower, please" while already holding
+            return self._stay(state, Say("mode_already", {"mode": mode}))
         new = replace(state, mode=mode, pending=None)
         lead = [Say("mode_set", {"mode": mode, "breaths": state.breaths})]
         if not state.started:

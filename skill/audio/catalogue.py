@@ -88,6 +88,7 @@ def _turns(coach: Coach) -> Iterable[Turn]:
         yield coach.no(coach.launch(heard).state)
         yield coach.go_to(heard, "no such pose")
         yield coach.switch_side(heard, coach.side_label(heard))
+        yield coach.set_mode(heard, heard.mode)
         yield coach.set_mode(heard, None)
         part = coach.current_part(state)
         for step in range(len(part.steps) + 2):
