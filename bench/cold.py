@@ -20,7 +20,7 @@ from time import perf_counter_ns
 
 from workload import SignedEnv, restamp
 
-from skill.envelopes import Session
+from skill.local.envelopes import Session
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent

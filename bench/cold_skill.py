@@ -14,7 +14,7 @@ from pathlib import Path
 
 from wsgi_call import Caller, environ_template
 
-from skill.webhook import WebhookConfig, create_app
+from skill.web.webhook import WebhookConfig, create_app
 
 
 def main() -> int:

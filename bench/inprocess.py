@@ -27,8 +27,8 @@ from flask import Flask, Response, request
 from workload import Recorded, SignedEnv, record_session, restamp, speech_of
 from wsgi_call import Caller, environ_template
 
-from skill import logs
-from skill.webhook import WebhookConfig, create_app
+from skill.web import logs
+from skill.web.webhook import WebhookConfig, create_app
 
 RESTAMP_AFTER_S = 60.0
 """Re-stamp and re-sign bodies once their timestamp is this old (verification allows 150 s)."""
@@ -166,7 +166,7 @@ def record(apps: Apps) -> Recorded:
 
 
 class production_logging:
-    """The server's logging (skill.logs.configure: JSON lines at INFO), written to /dev/null."""
+    """The server's logging (skill.web.logs.configure: JSON lines at INFO), written to /dev/null."""
 
     def __enter__(self) -> None:
         root = logging.getLogger()
@@ -254,11 +254,11 @@ def breakdown(app: Flask, bodies: Bodies, rounds: int) -> list[dict[str, Any]]:
     """
     import ask_sdk_core.attributes_manager as attributes_manager
 
-    import skill.dispatch as dispatch_module
-    import skill.handlers as handlers
-    import skill.persistence as persistence
-    import skill.verification as verification
-    import skill.webhook as webhook
+    import skill.alexa.dispatch as dispatch_module
+    import skill.alexa.handlers as handlers
+    import skill.alexa.persistence as persistence
+    import skill.web.verification as verification
+    import skill.web.webhook as webhook
 
     stages = Stages()
     skill = app.extensions["yoga_skill"]
@@ -316,7 +316,7 @@ def breakdown(app: Flask, bodies: Bodies, rounds: int) -> list[dict[str, Any]]:
         ("certificate URL checks (all calls)", us["cert_url"], 2),
         ("cached chain lookup (incl. one URL check)", us["chain"], 2),
         ("timestamp", us["timestamp"], 2),
-        ("dispatch (skill.dispatch.dispatch)", us["dispatch"], 1),
+        ("dispatch (skill.alexa.dispatch.dispatch)", us["dispatch"], 1),
         ("parse envelope (PlannedSerializer.from_data)", us["parse"], 2),
         ("CustomSkill.invoke", us["invoke"], 2),
         ("AttributesManager() (deep-copies session attributes)", us["attributes"], 3),

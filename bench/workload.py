@@ -1,6 +1,6 @@
 """The benchmark's workload: a realistic 40-turn session, recorded once live and replayed exactly.
 
-A runner's session as Alexa would send it: genuine envelopes from :mod:`skill.envelopes`, the
+A runner's session as Alexa would send it: genuine envelopes from :mod:`skill.local.envelopes`, the
 session attributes of each answer carried into the next request. The bodies of one live pass are
 recorded; every timed replay sends those exact bytes (re-stamped and re-signed only where request
 verification needs a fresh timestamp).
@@ -17,7 +17,7 @@ from typing import Any
 
 from wsgi_call import Caller, environ_template
 
-from skill.envelopes import DEFAULT_SKILL_ID, Session, slot, timestamp
+from skill.local.envelopes import DEFAULT_SKILL_ID, Session, slot, timestamp
 
 REPO = Path(__file__).resolve().parents[1]
 SKILL_ID = DEFAULT_SKILL_ID
@@ -31,7 +31,7 @@ def _mode(mode: str) -> dict[str, Any]:
     return {"mode": slot("mode", mode, resolved_id=mode, slot_type="ModeType")}
 
 
-# (what the runner says, request type or intent, slots): slots as skill.dialog builds them from
+# (what the runner says, request type or intent, slots): slots as the local dialog builds them from
 # the en-GB interaction model (built-in types carry the resolved value, custom types resolutions).
 TURNS: list[tuple[str, str, dict[str, Any]]] = [
     ("start post run yoga", "LaunchRequest", {}),
@@ -166,7 +166,7 @@ class SignedEnv:
 
 
 def make_signed_env(directory: Path) -> SignedEnv:
-    from skill.verification import cache_file_name
+    from skill.web.verification import cache_file_name
 
     certs = certs_module()
     chain = certs.make_chain()

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from skill import logs
 from skill.audio import AUDIO_DIR
+from skill.web import logs
 
 LOCALES = ("en-GB", "en-US", "en-AU", "en-CA", "en-IN")
 
@@ -37,8 +37,8 @@ def _interactive_lines(stdin: TextIO, stdout: TextIO) -> Iterator[str]:
 
 
 def cmd_dialog(args: argparse.Namespace) -> int:
-    from skill.dialog import Dialog, print_turn
-    from skill.skill_factory import skill_from_env
+    from skill.alexa.builder import skill_from_env
+    from skill.local.dialog import Dialog, print_turn
 
     if args.script:
         try:
@@ -61,7 +61,7 @@ def cmd_dialog(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from skill.server import serve
+    from skill.web.server import serve
 
     if not 0 < args.port < 65536:
         raise CliError(f"--port must be between 1 and 65535, not {args.port}")
@@ -78,7 +78,7 @@ def cmd_render_audio(args: argparse.Namespace) -> int:
     from skill.audio.catalogue import catalogue
     from skill.audio.engines import EngineUnavailable, engine_by_name
     from skill.audio.render import RenderError, render
-    from skill.content import load_routine
+    from skill.routine.content import load_routine
 
     if args.jobs < 1:
         raise CliError(f"--jobs must be at least 1, not {args.jobs}")
@@ -95,8 +95,8 @@ def cmd_render_audio(args: argparse.Namespace) -> int:
 
 def cmd_play(args: argparse.Namespace) -> int:
     from skill.audio import player
-    from skill.content import load_routine
-    from skill.state import MAX_BREATHS, MIN_BREATHS, Coach
+    from skill.routine.coach import MAX_BREATHS, MIN_BREATHS, Coach
+    from skill.routine.content import load_routine
 
     if not MIN_BREATHS <= args.breaths <= MAX_BREATHS:
         raise CliError(

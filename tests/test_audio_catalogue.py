@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from skill.alexa.dispatch import dispatch
+from skill.alexa.handlers import build_skill
 from skill.audio import AUDIO_DIR
 from skill.audio.catalogue import LIVE_PREFIXES, catalogue
 from skill.audio.clips import AudioConfigError, clip_lookup
 from skill.audio.mp3check import check_clip
 from skill.audio.render import load_manifest
-from skill.content import load_routine
-from skill.dispatch import dispatch
-from skill.envelopes import Session, slot
-from skill.handlers import build_skill
-from skill.narration import Narrator, block_id
-from skill.ssml import MAX_AUDIO_SECONDS, MAX_AUDIO_TAGS, check_ssml
-from skill.state import Coach, State
-from skill.webhook import WebhookConfig, create_app
+from skill.local.envelopes import Session, slot
+from skill.routine.coach import Coach, State
+from skill.routine.content import load_routine
+from skill.speech.narration import Narrator, block_id
+from skill.speech.ssml import MAX_AUDIO_SECONDS, MAX_AUDIO_TAGS, check_ssml
+from skill.web.webhook import WebhookConfig, create_app
 
 ROUTINE = load_routine()
 SPECS = catalogue(ROUTINE)

@@ -14,7 +14,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skill.content import (
+from skill.routine.content import (
     DEFAULT_ROUTINE,
     SIDES,
     ContentError,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from skill.cli import main
-from skill.content import load_routine
+from skill.routine.content import load_routine
 
 ROUTINE = load_routine()
 REPO = Path(__file__).resolve().parents[1]

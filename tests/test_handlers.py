@@ -1,6 +1,6 @@
 """The ask-sdk handlers, driven by genuine request envelopes dispatched through build_skill().
 
-No mocks of the SDK: every request goes through skill.dispatch.dispatch, exactly as the webhook
+No mocks of the SDK: every request goes through ``dispatch()``, exactly as the webhook
 and the Lambda entry point send it, and every response is checked against Alexa's limits.
 """
 
@@ -9,24 +9,21 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from ask_sdk_core.skill import CustomSkill
 
-from skill.content import load_routine
-from skill.dispatch import BadEnvelope, dispatch
-from skill.envelopes import Session, slot
-from skill.handlers import HANDLED_INTENTS, SIMPLE_INTENTS, build_skill
-from skill.narration import Block
-from skill.ssml import MAX_RESPONSE_BYTES, MAX_SPEECH_CHARS, check_ssml, plain_text
-from skill.state import Coach
+from skill.alexa.dispatch import BadEnvelope, dispatch
+from skill.alexa.handlers import HANDLED_INTENTS, SIMPLE_INTENTS, build_skill
+from skill.local.envelopes import Session, slot
+from skill.routine.coach import Coach
+from skill.routine.content import load_routine
+from skill.speech.narration import PROMPTS_DIR, Block
+from skill.speech.ssml import MAX_RESPONSE_BYTES, MAX_SPEECH_CHARS, check_ssml, plain_text
 
-PROMPTS: dict[str, Any] = yaml.safe_load(
-    (Path(__file__).parents[1] / "skill" / "prompts" / "en.yaml").read_text(encoding="utf-8")
-)
+PROMPTS: dict[str, Any] = yaml.safe_load((PROMPTS_DIR / "en.yaml").read_text(encoding="utf-8"))
 ROUTINE = load_routine()
 FALLBACK = PROMPTS["fallback"]
 ERROR = PROMPTS["error"]
@@ -469,7 +466,7 @@ def test_unhandled_request_type_gets_a_spoken_recovery(
 
 
 def test_request_type_the_sdk_does_not_know_is_a_bad_envelope(skill: CustomSkill) -> None:
-    """Not spoken to: skill.dispatch rejects it (the webhook answers HTTP 400)."""
+    """Not spoken to: skill.alexa.dispatch rejects it (the webhook answers HTTP 400)."""
     session = Session()
     with pytest.raises(BadEnvelope):
         dispatch(skill, session.envelope({"type": "Made.Up.Request"}))
@@ -550,7 +547,7 @@ def test_unrenderable_last_answer_apologises_then_recovers(
     session = Session()
     send(skill, session, session.launch())
     session.attributes["last"] = json.dumps([{"k": "welcome", "p": "nope"}])
-    with caplog.at_level(logging.ERROR, logger="skill.handlers"):
+    with caplog.at_level(logging.ERROR, logger="skill.alexa.handlers"):
         response = send(skill, session, session.intent("AMAZON.RepeatIntent"))
     _check_apology(response)
     after = send(skill, session, session.intent("AMAZON.NextIntent"))
@@ -575,7 +572,7 @@ def _check_logged(caplog: pytest.LogCaptureFixture, kind: type[BaseException]) -
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors, "the failure was not logged"
     record = errors[-1]
-    assert record.name == "skill.handlers"
+    assert record.name == "skill.alexa.handlers"
     assert record.getMessage() == "handler failed"
     assert record.exc_info is not None
     assert isinstance(record.exc_info[1], kind)
@@ -589,7 +586,7 @@ def test_failing_handler_apologises_and_keeps_the_session(
     launch = send(skill, session, session.launch())
     # Coach.next itself is captured in SIMPLE_INTENTS at import, so break what it calls.
     monkeypatch.setattr(Coach, "_narrate", _boom)
-    with caplog.at_level(logging.ERROR, logger="skill.handlers"):
+    with caplog.at_level(logging.ERROR, logger="skill.alexa.handlers"):
         response = send(skill, session, session.intent("AMAZON.NextIntent"))
     _check_apology(response)
     _check_logged(caplog, RuntimeError)
@@ -607,7 +604,7 @@ def test_failing_operation_in_the_intent_table(
     skill = build_skill()
     session = Session()
     send(skill, session, session.launch())
-    with caplog.at_level(logging.ERROR, logger="skill.handlers"):
+    with caplog.at_level(logging.ERROR, logger="skill.alexa.handlers"):
         response = send(skill, session, session.intent("AMAZON.NextIntent"))
     _check_apology(response)
     _check_logged(caplog, RuntimeError)
@@ -617,7 +614,7 @@ def test_broken_routine_object(caplog: pytest.LogCaptureFixture) -> None:
     broken = replace(ROUTINE, welcome=None)  # type: ignore[arg-type]
     skill = build_skill(broken)
     session = Session()
-    with caplog.at_level(logging.ERROR, logger="skill.handlers"):
+    with caplog.at_level(logging.ERROR, logger="skill.alexa.handlers"):
         response = send(skill, session, session.launch())
     _check_apology(response)
     _check_logged(caplog, AttributeError)
@@ -638,7 +635,7 @@ def test_a_failed_turn_does_not_move_the_runner_on(caplog: pytest.LogCaptureFixt
     session = Session()
     launch = send(skill, session, session.launch())
     failing["on"] = True
-    with caplog.at_level(logging.ERROR, logger="skill.handlers"):
+    with caplog.at_level(logging.ERROR, logger="skill.alexa.handlers"):
         response = send(skill, session, session.intent("AMAZON.NextIntent"))
     _check_apology(response)
     _check_logged(caplog, OSError)

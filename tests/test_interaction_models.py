@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from skill.content import load_routine
+from skill.routine.content import load_routine
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "interaction_models"
 LOCALES = ("en-GB", "en-US", "en-AU", "en-CA", "en-IN")
@@ -155,10 +155,10 @@ def test_custom_intents_declare_their_slots(model: dict[str, Any]) -> None:
 
 def test_intents_equal_the_handled_intents(model: dict[str, Any]) -> None:
     try:
-        from skill.handlers import HANDLED_INTENTS
+        from skill.alexa.handlers import HANDLED_INTENTS
     except ImportError as exc:
         pytest.fail(
-            "skill.handlers.HANDLED_INTENTS (a frozenset of intent names) is needed to check "
+            "skill.alexa.handlers.HANDLED_INTENTS (a frozenset of intent names) is needed to check "
             f"the interaction models against the handlers, but it cannot be imported: {exc}"
         )
     declared = {intent["name"] for intent in model["intents"]}
@@ -258,7 +258,7 @@ def test_pose_type_mirrors_the_content(model: dict[str, Any]) -> None:
         for v in pose_type["values"]
     ]
     assert actual == expected_pose_values(), (
-        "PoseType has drifted from skill/routines/post_run.yaml: copy the ids, names and "
+        "PoseType has drifted from skill/routine/routines/post_run.yaml: copy the ids, names and "
         "synonyms of every pose and variation into each interaction model"
     )
 

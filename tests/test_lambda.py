@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
-from skill import lambda_function
-from skill.envelopes import DEFAULT_SKILL_ID, DEFAULT_USER_ID, Session
-from skill.lambda_function import handler
+from skill.alexa import lambda_function
+from skill.alexa.lambda_function import handler
+from skill.local.envelopes import DEFAULT_SKILL_ID, DEFAULT_USER_ID, Session
 
 try:  # tests/ as a package, or tests/ on sys.path (pytest's default "prepend" mode)
     from tests.moto_server import (
@@ -104,7 +104,7 @@ def test_skill_is_built_once_per_container(monkeypatch: pytest.MonkeyPatch) -> N
 )
 def test_malformed_event_raises_value_error(event: Any, caplog: pytest.LogCaptureFixture) -> None:
     with (
-        caplog.at_level(logging.ERROR, logger="skill.lambda_function"),
+        caplog.at_level(logging.ERROR, logger="skill.alexa.lambda_function"),
         pytest.raises(ValueError, match="not a valid Alexa request envelope"),
     ):
         handler(event, None)

@@ -1,4 +1,4 @@
-"""Local resolution of typed utterances (skill.nlu) against the interaction models."""
+"""Local resolution of typed utterances (skill.local.resolver) against the interaction models."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from skill.nlu import (
+from skill.local.resolver import (
     FALLBACK_INTENT,
     MODELS_DIR,
     Resolution,

@@ -1,4 +1,4 @@
-"""Tests for skill.persistence: real SQLite files, real processes, a real moto server."""
+"""Tests for skill.alexa.persistence: real SQLite files, real processes, a real moto server."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import Application, Context, LaunchRequest, RequestEnvelope, Session, User
 from ask_sdk_model.interfaces.system import SystemState
 
-from skill import persistence
-from skill.persistence import (
+from skill.alexa import persistence
+from skill.alexa.persistence import (
     DEFAULT_DYNAMODB_TABLE,
     PlainDynamoDbAdapter,
     SqliteAdapter,
@@ -255,9 +255,9 @@ def test_sqlite_corrupt_row_is_logged_and_treated_as_empty(
             conn.execute("UPDATE progress SET attributes = ?", (stored,))
     finally:
         conn.close()
-    with caplog.at_level(logging.WARNING, logger="skill.persistence"):
+    with caplog.at_level(logging.WARNING, logger="skill.alexa.persistence"):
         assert sqlite_adapter.get_attributes(envelope()) == {}
-    assert any(r.name == "skill.persistence" for r in caplog.records)
+    assert any(r.name == "skill.alexa.persistence" for r in caplog.records)
     assert USER_ID not in caplog.text
     # The skill can carry on and overwrite the bad row.
     sqlite_adapter.save_attributes(envelope(), {"step": 1})
@@ -701,11 +701,11 @@ def test_import_and_sqlite_work_with_no_aws_region(tmp_path: Path):
             pass
         else:
             raise SystemExit("expected no AWS region in this environment")
-        import skill.persistence
-        a = skill.persistence.adapter_from_env(
+        import skill.alexa.persistence
+        a = skill.alexa.persistence.adapter_from_env(
             {{"YOGA_PERSISTENCE": "sqlite", "YOGA_DB": {str(db)!r}}}
         )
-        assert isinstance(a, skill.persistence.SqliteAdapter)
+        assert isinstance(a, skill.alexa.persistence.SqliteAdapter)
         print("ok")
     """
     assert _run_python(code, _clean_env(tmp_path)).stdout.strip() == "ok"
@@ -719,7 +719,7 @@ def test_lazy_dynamodb_import_works_with_no_aws_region(tmp_path: Path, moto_endp
         import json, boto3
         from ask_sdk_model import RequestEnvelope, Context, User
         from ask_sdk_model.interfaces.system import SystemState
-        from skill.persistence import adapter_from_env, dynamodb_adapter
+        from skill.alexa.persistence import adapter_from_env, dynamodb_adapter
 
         try:
             dynamodb_adapter("t")

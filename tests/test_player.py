@@ -35,9 +35,9 @@ from skill.audio.player import (
 from skill.audio.processing import Pcm
 from skill.audio.render import render, write_manifest
 from skill.cli import main
-from skill.content import load_routine
-from skill.narration import PAUSE_SHORT, Narrator
-from skill.state import RELAX_SECONDS_PER_BREATH, Coach
+from skill.routine.coach import RELAX_SECONDS_PER_BREATH, Coach
+from skill.routine.content import load_routine
+from skill.speech.narration import PAUSE_SHORT, Narrator
 
 ROUTINE = load_routine()
 COACH = Coach(ROUTINE)

@@ -13,10 +13,10 @@ from ask_sdk_model import RequestEnvelope, ResponseEnvelope
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skill.dispatch import BadEnvelope, dispatch, parse_envelope
-from skill.envelopes import Session, slot
-from skill.handlers import build_skill
-from skill.serializer import PlannedSerializer
+from skill.alexa.dispatch import BadEnvelope, dispatch, parse_envelope
+from skill.alexa.handlers import build_skill
+from skill.alexa.serializer import PlannedSerializer
+from skill.local.envelopes import Session, slot
 
 DEFAULT = DefaultSerializer()
 PLANNED = PlannedSerializer()

@@ -19,17 +19,16 @@ from xml.sax.saxutils import unescape
 import pytest
 import yaml
 
-from skill.content import DEFAULT_ROUTINE, parse_routine
-from skill.dispatch import dispatch
-from skill.envelopes import Session, slot
-from skill.handlers import build_skill
-from skill.ssml import MAX_RESPONSE_BYTES, MAX_SPEECH_CHARS, check_ssml, plain_text
-from skill.state import FLOW_SEGMENTS_PER_TURN
+from skill.alexa.dispatch import dispatch
+from skill.alexa.handlers import build_skill
+from skill.local.envelopes import Session, slot
+from skill.routine.coach import FLOW_SEGMENTS_PER_TURN
+from skill.routine.content import DEFAULT_ROUTINE, parse_routine
+from skill.speech.narration import PROMPTS_DIR
+from skill.speech.ssml import MAX_RESPONSE_BYTES, MAX_SPEECH_CHARS, check_ssml, plain_text
 
 RAW: dict[str, Any] = yaml.safe_load(DEFAULT_ROUTINE.read_text(encoding="utf-8"))
-PROMPTS: dict[str, Any] = yaml.safe_load(
-    (DEFAULT_ROUTINE.parents[1] / "prompts" / "en.yaml").read_text(encoding="utf-8")
-)
+PROMPTS: dict[str, Any] = yaml.safe_load((PROMPTS_DIR / "en.yaml").read_text(encoding="utf-8"))
 NASTY = "<&>"
 
 

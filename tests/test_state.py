@@ -1,7 +1,7 @@
 """The state machine (skill/state.py): every Coach operation, serialisation, and properties.
 
 Expected orders, sides and texts are worked out here from the routine YAML itself, not copied
-from ``Coach.segments``; the narration is checked through :class:`~skill.narration.Narrator`.
+from ``Coach.segments``; the narration is checked through :class:`~skill.speech.narration.Narrator`.
 """
 
 from __future__ import annotations
@@ -18,10 +18,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from skill.content import DEFAULT_ROUTINE, load_routine, parse_routine
-from skill.narration import Line, Narrator
-from skill.ssml import check_ssml, to_ssml
-from skill.state import (
+from skill.routine.coach import (
     DEFAULT_BREATHS,
     FLOW_SEGMENTS_PER_TURN,
     MAX_BREATHS,
@@ -33,14 +30,15 @@ from skill.state import (
     State,
     Turn,
 )
+from skill.routine.content import DEFAULT_ROUTINE, load_routine, parse_routine
+from skill.speech.narration import PROMPTS_DIR, Line, Narrator
+from skill.speech.ssml import check_ssml, to_ssml
 
 ROUTINE = load_routine()
 COACH = Coach(ROUTINE)
 NARRATOR = Narrator(ROUTINE)
 RAW: dict[str, Any] = yaml.safe_load(DEFAULT_ROUTINE.read_text(encoding="utf-8"))
-PROMPTS: dict[str, Any] = yaml.safe_load(
-    (DEFAULT_ROUTINE.parents[1] / "prompts" / "en.yaml").read_text(encoding="utf-8")
-)
+PROMPTS: dict[str, Any] = yaml.safe_load((PROMPTS_DIR / "en.yaml").read_text(encoding="utf-8"))
 
 
 # ---------------------------------------------------------------------- the routine, from YAML

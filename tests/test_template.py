@@ -27,8 +27,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from samtranslator.translator.transform import transform
 
-from skill.envelopes import DEFAULT_SKILL_ID
-from skill.persistence import _import_official_dynamodb_adapter
+from skill.alexa.persistence import _import_official_dynamodb_adapter
+from skill.local.envelopes import DEFAULT_SKILL_ID
 
 try:  # tests/ as a package, or tests/ on sys.path (pytest's default "prepend" mode)
     from tests.moto_server import AWS_VARS_TO_CLEAR, aws_test_env
@@ -149,7 +149,7 @@ def test_function_runtime_and_handler(cfn: dict[str, Any]) -> None:
     assert props["MemorySize"] == 256
     assert props["Timeout"] <= 8  # Alexa gives up after 8 seconds
     module, attr = props["Handler"].rsplit(".", 1)
-    assert module == "skill.lambda_function"
+    assert module == "skill.alexa.lambda_function"
     assert importlib.util.find_spec(module) is not None
     assert callable(getattr(importlib.import_module(module), attr))
     assert props["Code"] == {"S3Bucket": "artefacts", "S3Key": "yoga.zip"}
@@ -372,9 +372,9 @@ def test_build_copies_only_the_skill_package(lambda_build: Path) -> None:
     }
     assert built == expected
     for needed in (
-        "skill/lambda_function.py",
-        "skill/routines/post_run.yaml",
-        "skill/prompts/en.yaml",
+        "skill/alexa/lambda_function.py",
+        "skill/routine/routines/post_run.yaml",
+        "skill/speech/prompts/en.yaml",
     ):
         assert needed in built
     for stray in ("tests", "bench", "interaction_models", "template.yaml", "Makefile"):
@@ -399,8 +399,8 @@ def test_built_function_answers_without_the_virtualenv(lambda_build: Path) -> No
     script = textwrap.dedent(
         """
         import json, sys
-        from skill.envelopes import Session
-        from skill.lambda_function import handler
+        from skill.local.envelopes import Session
+        from skill.alexa.lambda_function import handler
         import skill
         assert skill.__file__.startswith(sys.argv[1]), skill.__file__
         print(json.dumps(handler(Session().launch(), None)))

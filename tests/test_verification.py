@@ -1,4 +1,4 @@
-"""Tests for skill.verification: every check Alexa requires of a web-service skill.
+"""Tests for skill.web.verification: every check Alexa requires of a web-service skill.
 
 Only the network boundary (Amazon's certificate host) is faked: chains are real X.509 chains
 from throwaway CAs (tests/certs.py), signatures are real RSA signatures, and one test uses the
@@ -20,7 +20,7 @@ import pytest
 from certs import CERT_URL, SigningChain, make_chain, rsa_key, trusted_root
 from cryptography.hazmat.primitives import serialization
 
-from skill.verification import (
+from skill.web.verification import (
     DEFAULT_MAX_CHAIN_BYTES,
     CertificateStore,
     RequestVerifier,

@@ -21,12 +21,12 @@ import pytest
 from certs import CERT_URL, make_chain
 from flask.testing import FlaskClient
 
-from skill import logs
-from skill.envelopes import Session, slot
-from skill.handlers import build_skill
-from skill.persistence import SqliteAdapter
-from skill.verification import cache_file_name
-from skill.webhook import WebhookConfig, create_app
+from skill.alexa.handlers import build_skill
+from skill.alexa.persistence import SqliteAdapter
+from skill.local.envelopes import Session, slot
+from skill.web import logs
+from skill.web.verification import cache_file_name
+from skill.web.webhook import WebhookConfig, create_app
 
 SKILL_ID = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
 REPO = Path(__file__).resolve().parents[1]
@@ -106,7 +106,7 @@ def test_unverified_requests_get_400_and_are_not_dispatched(
 
 
 def _envelope_object(envelope: dict[str, Any]) -> Any:
-    from skill.dispatch import parse_envelope
+    from skill.alexa.dispatch import parse_envelope
 
     return parse_envelope(envelope)
 

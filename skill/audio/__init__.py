@@ -6,7 +6,6 @@ Alexa's SSML audio rules, and ``render`` keeps ``audio/clips/*.mp3`` and ``audio
 in step with the routine's text, re-rendering only what changed.
 """
 
-from pathlib import Path
+from skill.resources import AUDIO_DIR
 
-AUDIO_DIR = Path(__file__).resolve().parents[2] / "audio"
-"""The committed clips: ``audio/clips/*.mp3`` and ``audio/manifest.json`` at the repo's top."""
+__all__ = ["AUDIO_DIR"]

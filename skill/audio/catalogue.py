@@ -13,9 +13,9 @@ from dataclasses import replace
 from itertools import product
 
 from skill.audio.render import ClipSpec
-from skill.content import Routine
-from skill.narration import Block, Line, Narrator, block_id
-from skill.state import MAX_BREATHS, MIN_BREATHS, Coach, State, Turn
+from skill.routine.coach import MAX_BREATHS, MIN_BREATHS, Coach, State, Turn
+from skill.routine.content import Routine
+from skill.speech.narration import Block, Line, Narrator, block_id
 
 LIVE_PREFIXES = ("where.",)
 """Line ids whose text changes with live progress: not prerendered."""

@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from skill.audio import AUDIO_DIR
-from skill.narration import Block, block_id
-from skill.ssml import ClipLookup
+from skill.speech.narration import Block, block_id
+from skill.speech.ssml import ClipLookup
 
 MANIFEST = "manifest.json"
 

@@ -1,8 +1,8 @@
 """Play the whole routine from the prerendered clips: no network, no Alexa, no smart speaker.
 
-The session is driven through :class:`~skill.state.Coach` as a runner would with no one to talk
+The session is driven through ``Coach`` as a runner would with no one to talk
 to: start (or go to a pose), then ``next`` until the closing, saying yes (or no) to each offered
-variation. Each turn's lines are grouped into blocks by :class:`~skill.narration.Narrator`, each
+variation. Each turn's lines are grouped into blocks by ``Narrator``, each
 block is one clip of ``manifest.json`` (or, if the block was never rendered, its lines' clips),
 and the silence after a clip is the pause after the block's last line. The result is a
 :class:`Timeline` of :class:`Cue` items; building it is pure (no audio device, no files read
@@ -30,9 +30,16 @@ from typing import Any, Protocol, TextIO
 
 import numpy as np
 
-from skill.content import Routine
-from skill.narration import PAUSE_BREATH_IN, PAUSE_BREATH_OUT, Block, Line, Narrator, block_id
-from skill.state import DEFAULT_BREATHS, Coach, Mode, Say, State, Turn
+from skill.routine.coach import DEFAULT_BREATHS, Coach, Mode, Say, State, Turn
+from skill.routine.content import Routine
+from skill.speech.narration import (
+    PAUSE_BREATH_IN,
+    PAUSE_BREATH_OUT,
+    Block,
+    Line,
+    Narrator,
+    block_id,
+)
 
 from .processing import Pcm, decode_mp3, encode_mp3, resample
 from .render import load_manifest

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 
 from ask_sdk_core.skill import CustomSkill
 
+from skill.alexa.handlers import build_skill
+from skill.alexa.persistence import adapter_from_env
 from skill.audio.clips import clip_lookup
-from skill.handlers import build_skill
-from skill.persistence import adapter_from_env
 
 
 def skill_from_env(environ: Mapping[str, str] | None = None) -> CustomSkill:

@@ -1,7 +1,7 @@
 """Thin ask-sdk handlers around the state machine, and :func:`build_skill` that registers them.
 
-Each handler reads the state from the session, calls one :class:`~skill.state.Coach` operation
-and renders its :class:`~skill.state.Turn`. The Flask webhook, the Lambda entry point and
+Each handler reads the state from the session, calls one ``Coach`` operation
+and renders its :class:`~skill.routine.coach.Turn`. The Flask webhook, the Lambda entry point and
 ``yoga-skill dialog`` all dispatch through the skill object built here.
 """
 
@@ -23,10 +23,10 @@ from ask_sdk_core.utils import get_locale, is_intent_name, is_request_type
 from ask_sdk_model import Response
 from ask_sdk_model.slu.entityresolution import StatusCode
 
-from skill.content import Routine, load_routine
-from skill.narration import Narrator
-from skill.ssml import ClipLookup, to_ssml
-from skill.state import Coach, Say, State, Turn
+from skill.routine.coach import Coach, Say, State, Turn
+from skill.routine.content import Routine, load_routine
+from skill.speech.narration import Narrator
+from skill.speech.ssml import ClipLookup, to_ssml
 
 log = logging.getLogger(__name__)
 

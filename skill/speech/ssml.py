@@ -8,7 +8,7 @@ from functools import lru_cache
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
-from skill.narration import Block
+from skill.speech.narration import Block
 
 MAX_SPEECH_CHARS = 8000
 MAX_BREAK_MS = 10_000

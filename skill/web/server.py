@@ -10,8 +10,8 @@ from flask import Flask
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
-from skill import logs
-from skill.webhook import WebhookConfig, create_app
+from skill.web import logs
+from skill.web.webhook import WebhookConfig, create_app
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ DEV_WARNING = (
 GUNICORN_LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "skill.logs.JsonFormatter"}},
+    "formatters": {"json": {"()": "skill.web.logs.JsonFormatter"}},
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",

@@ -8,7 +8,7 @@ from typing import Any
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_model import RequestEnvelope
 
-from skill.serializer import PlannedSerializer
+from skill.alexa.serializer import PlannedSerializer
 
 log = logging.getLogger(__name__)
 _serializer = PlannedSerializer()

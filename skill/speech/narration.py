@@ -1,7 +1,7 @@
-"""Turn the state machine's :class:`~skill.state.Say` items into spoken lines.
+"""Turn the state machine's :class:`~skill.routine.coach.Say` items into spoken lines.
 
 Each :class:`Line` has a stable id, which is also the id of its prerendered audio clip, the text to
-speak, and the pause that follows it. Prompts come from ``skill/prompts/<lang>.yaml`` (with a
+speak, and the pause that follows it. Prompts come from ``skill/speech/prompts/<lang>.yaml`` (with a
 regional override file), the routine's words from the routine file: no spoken text lives here.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 from string import Formatter
 from typing import Any
 
-from skill.content import Part, Routine, read_yaml, swap_sides
-from skill.state import Say
+from skill.routine.coach import Say
+from skill.routine.content import Part, Routine, read_yaml, swap_sides
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 

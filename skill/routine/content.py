@@ -1,6 +1,8 @@
 """The routine as data: load and validate the YAML routine file into immutable objects.
 
-Every spoken word of the routine lives in ``skill/routines/*.yaml``; this module only reads it.
+Every spoken word of the routine lives in ``routines/*.yaml`` beside this module, which only
+reads it.
+
 Content is written for the first side of a two-sided pose; :func:`swap_sides` makes the second.
 """
 

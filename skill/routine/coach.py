@@ -2,7 +2,7 @@
 
 A routine is walked as a flat list of *segments*: one part (a pose or one of its variations) on
 one side. Every operation takes a :class:`State` and returns a :class:`Turn`: the new state and
-what to say, as :class:`Say` keys and parameters that :mod:`skill.narration` turns into speech.
+what to say, as :class:`Say` keys and parameters that the narration turns into speech.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any, Literal
 
-from skill.content import Part, Pose, Routine
+from skill.routine.content import Part, Pose, Routine
 
 STATE_VERSION = 1
 DEFAULT_BREATHS = 5

@@ -1,10 +1,10 @@
-"""AWS Lambda entry point: ``skill.lambda_function.handler`` (see template.yaml).
+"""AWS Lambda entry point: ``skill.alexa.lambda_function.handler`` (see template.yaml).
 
 Alexa invokes the function directly with the request envelope as the event; AWS checks the
 caller (the trigger's ``EventSourceToken`` is the skill id), so there is no signature to
 verify here. The skill is built once per container from the environment (the template sets
 ``YOGA_PERSISTENCE=dynamodb`` and ``YOGA_DYNAMODB_TABLE``) and every event goes through
-:func:`skill.dispatch.dispatch`, like the webhook's requests.
+:func:`skill.alexa.dispatch.dispatch`, like the webhook's requests.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from ask_sdk_core.skill import CustomSkill
 
-from skill.dispatch import BadEnvelope, dispatch
-from skill.skill_factory import skill_from_env
+from skill.alexa.builder import skill_from_env
+from skill.alexa.dispatch import BadEnvelope, dispatch
 
 __all__ = ["get_skill", "handler", "reset_skill"]
 

@@ -13,10 +13,10 @@ from typing import Any, TextIO
 
 from ask_sdk_core.skill import CustomSkill
 
-from skill.dispatch import dispatch
-from skill.envelopes import Session, slot
-from skill.nlu import Resolution, Resolver
-from skill.ssml import plain_text
+from skill.alexa.dispatch import dispatch
+from skill.local.envelopes import Session, slot
+from skill.local.resolver import Resolution, Resolver
+from skill.speech.ssml import plain_text
 
 
 @dataclass

@@ -21,9 +21,9 @@ from ask_sdk_core.skill import CustomSkill
 from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
+from skill.alexa.dispatch import BadEnvelope, dispatch
 from skill.audio import AUDIO_DIR
-from skill.dispatch import BadEnvelope, dispatch
-from skill.verification import RequestVerifier, VerificationError, verify_application_id
+from skill.web.verification import RequestVerifier, VerificationError, verify_application_id
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("skill.access")
@@ -88,7 +88,7 @@ def create_app(
     """The webhook application. ``skill`` and ``verifier`` default to the environment's."""
     config = config or WebhookConfig.from_env()
     if skill is None:
-        from skill.skill_factory import skill_from_env
+        from skill.alexa.builder import skill_from_env
 
         skill = skill_from_env(config.environ)
     if config.verify and verifier is None:
@@ -179,9 +179,9 @@ def _add_try_page(app: Flask, skill: CustomSkill) -> None:
 
     The browser holds the session (id and attributes) and sends it back each turn, as Alexa does.
     """
-    from skill.dialog import Dialog
-    from skill.envelopes import Session
-    from skill.nlu import Resolver
+    from skill.local.dialog import Dialog
+    from skill.local.envelopes import Session
+    from skill.local.resolver import Resolver
 
     resolver = Resolver.for_locale("en-GB")
     page = (Path(__file__).parent / "static" / "try.html").read_bytes()

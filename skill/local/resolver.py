@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import skill
+from skill.resources import INTERACTION_MODELS_DIR
 
-MODELS_DIR = Path(skill.__file__).parent.parent / "interaction_models"
+MODELS_DIR = INTERACTION_MODELS_DIR
 DEFAULT_LOCALE = "en-GB"
 FALLBACK_INTENT = "AMAZON.FallbackIntent"
 NUMBER = "AMAZON.NUMBER"
