@@ -12,13 +12,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# `make run` keeps this checkout's own runner's progress in a git-ignored file, so a fresh clone
+# starts afresh; the installed command keeps $XDG_DATA_HOME/post-run-yoga/progress.sqlite3.
+YOGA_DB ?= $(CURDIR)/instance/progress.sqlite3
+
 run: $(STAMP)
-	$(BIN)/yoga-skill serve --dev
+	YOGA_DB="$(YOGA_DB)" $(BIN)/yoga-skill serve --dev
 
 test: $(STAMP)
 	$(BIN)/ruff check skill tests bench
 	$(BIN)/ruff format --check skill tests bench
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --cov=skill --cov-branch --cov-report=term:skip-covered
 
 lint: $(STAMP)
 	$(BIN)/ruff check skill tests bench
@@ -51,4 +55,4 @@ build-YogaFunction:
 		--target "$(ARTIFACTS_DIR)" $(LAMBDA_PIP_PLATFORM) -r requirements-lambda.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage

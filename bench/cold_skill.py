@@ -1,7 +1,7 @@
 """Cold start of the real skill: ``python bench/cold_skill.py BODY_FILE`` in a fresh process.
 
 Imports the skill, builds the webhook as ``yoga-skill serve`` does (``create_app`` from the
-environment, which builds the skill with ``skill_from_env``), answers one LaunchRequest envelope
+environment, which builds the skill with ``skill_for``), answers one LaunchRequest envelope
 (read from BODY_FILE, signed headers from BODY_FILE.headers.json if present) through the app's
 WSGI callable with a prepared environ, as bench/hello_skill.py does, and prints one line.
 """
@@ -14,7 +14,8 @@ from pathlib import Path
 
 from wsgi_call import Caller, environ_template
 
-from skill.web.webhook import WebhookConfig, create_app
+from skill.settings import Settings
+from skill.web.webhook import create_app
 
 
 def main() -> int:
@@ -22,7 +23,7 @@ def main() -> int:
     body = body_file.read_bytes()
     headers_file = body_file.with_name(body_file.name + ".headers.json")
     headers = json.loads(headers_file.read_text()) if headers_file.exists() else {}
-    app = create_app(WebhookConfig.from_env())
+    app = create_app(Settings.from_env())
     caller = Caller(app)
     _, out = caller.call(environ_template(len(body), headers), body)
     speech = json.loads(out).get("response", {}).get("outputSpeech", {}).get("ssml", out.decode())

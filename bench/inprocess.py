@@ -27,8 +27,9 @@ from flask import Flask, Response, request
 from workload import Recorded, SignedEnv, record_session, restamp, speech_of
 from wsgi_call import Caller, environ_template
 
+from skill.settings import Settings
 from skill.web import logs
-from skill.web.webhook import WebhookConfig, create_app
+from skill.web.webhook import create_app
 
 RESTAMP_AFTER_S = 60.0
 """Re-stamp and re-sign bodies once their timestamp is this old (verification allows 150 s)."""
@@ -48,8 +49,8 @@ def bare_app() -> Flask:
 
 
 def skill_app(environ: dict[str, str]) -> Flask:
-    """The webhook as ``yoga-skill serve`` builds it: create_app(WebhookConfig.from_env(env))."""
-    return create_app(WebhookConfig.from_env(environ))
+    """The webhook as ``yoga-skill serve`` builds it: create_app(Settings.from_env(env))."""
+    return create_app(Settings.from_env(environ))
 
 
 @dataclass

@@ -11,13 +11,29 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from skill.audio import AUDIO_DIR
+from skill.settings import DEFAULT_LOCALE, LOCALES, Settings
 from skill.web import logs
 
-LOCALES = ("en-GB", "en-US", "en-AU", "en-CA", "en-IN")
+AUDIO_EXTRA = "pip install 'post-run-yoga[audio]'"
+AUDIO_EXTRA_MODULES = frozenset({"gtts", "lameenc", "miniaudio", "mutagen", "numpy", "requests"})
+"""What the ``audio`` extra installs: rendering and playing the clips, not the skill."""
 
 
 class CliError(Exception):
     """A mistake on the command line or in its inputs: one line, exit status 2."""
+
+
+@contextlib.contextmanager
+def _audio_tools(command: str) -> Iterator[None]:
+    """Around the lazy imports of an audio command: without the ``audio`` extra, one line."""
+    try:
+        yield
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] not in AUDIO_EXTRA_MODULES:
+            raise
+        raise CliError(
+            f"{command} needs the audio tools ({exc.name} is not installed): {AUDIO_EXTRA}"
+        ) from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +53,7 @@ def _interactive_lines(stdin: TextIO, stdout: TextIO) -> Iterator[str]:
 
 
 def cmd_dialog(args: argparse.Namespace) -> int:
-    from skill.alexa.builder import skill_from_env
+    from skill.alexa.builder import skill_for
     from skill.local.dialog import Dialog, print_turn
 
     if args.script:
@@ -51,7 +67,7 @@ def cmd_dialog(args: argparse.Namespace) -> int:
         lines = _interactive_lines(sys.stdin, sys.stdout)
     logs.configure_brief()
     try:
-        skill = skill_from_env()
+        skill = skill_for(Settings.from_env())
     except ValueError as exc:  # a bad YOGA_* setting
         raise CliError(str(exc)) from None
     dialog = Dialog(skill, locale=args.locale)
@@ -75,9 +91,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_render_audio(args: argparse.Namespace) -> int:
-    from skill.audio.catalogue import catalogue
-    from skill.audio.engines import EngineUnavailable, engine_by_name
-    from skill.audio.render import RenderError, render
+    with _audio_tools("render-audio"):
+        from skill.audio.catalogue import catalogue
+        from skill.audio.engines import EngineUnavailable, engine_by_name
+        from skill.audio.render import RenderError, render
     from skill.routine.content import load_routine
 
     if args.jobs < 1:
@@ -94,9 +111,11 @@ def cmd_render_audio(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from skill.audio import player
-    from skill.routine.coach import MAX_BREATHS, MIN_BREATHS, Coach
+    with _audio_tools("play"):
+        from skill.audio import player
+    from skill.routine.coach import Coach
     from skill.routine.content import load_routine
+    from skill.routine.state import MAX_BREATHS, MIN_BREATHS
 
     if not MIN_BREATHS <= args.breaths <= MAX_BREATHS:
         raise CliError(
@@ -166,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     dialog = sub.add_parser("dialog", help="talk to the skill locally, with no device")
     dialog.add_argument("--script", help="a file with one utterance per line")
     dialog.add_argument("--json", action="store_true", help="one JSON object per turn")
-    dialog.add_argument("--locale", default="en-GB", choices=LOCALES)
+    dialog.add_argument("--locale", default=DEFAULT_LOCALE, choices=LOCALES)
     dialog.set_defaults(func=cmd_dialog)
     serve = sub.add_parser("serve", help="serve the webhook on gunicorn")
     serve.add_argument("--host", default="0.0.0.0")
@@ -182,7 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="gtts: Google's voice (needs its endpoint); offline: piper, on this machine",
     )
     render_audio.add_argument("--jobs", type=int, default=2, help="clips rendered at once")
-    render_audio.add_argument("--locale", default="en-GB", choices=LOCALES)
+    render_audio.add_argument("--locale", default=DEFAULT_LOCALE, choices=LOCALES)
     render_audio.add_argument("--out", default=str(AUDIO_DIR), help="the audio directory")
     render_audio.set_defaults(func=cmd_render_audio)
     play = sub.add_parser("play", help="play the routine from the clips: no Alexa, no network")

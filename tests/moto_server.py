@@ -1,21 +1,7 @@
 """A real moto server over HTTP on loopback, for tests that talk to AWS APIs.
 
-Usage from a test module (tests/ is on ``sys.path`` under pytest's default
-import mode; use ``tests.moto_server`` if tests/ becomes a package)::
-
-    from moto_server import AWS_VARS_TO_CLEAR, aws_test_env, running_moto_server
-
-    @pytest.fixture(scope="module")
-    def moto_endpoint():
-        with running_moto_server() as endpoint:
-            yield endpoint
-
-    @pytest.fixture
-    def aws_env(monkeypatch, tmp_path):
-        for name in AWS_VARS_TO_CLEAR:
-            monkeypatch.delenv(name, raising=False)
-        for name, value in aws_test_env(tmp_path).items():
-            monkeypatch.setenv(name, value)
+Tests take the ``moto_endpoint`` (one server for the whole run) and ``aws_env`` fixtures from
+conftest.py, which are built on this module.
 
 No boto3 call is mocked: clients talk HTTP to the server at ``endpoint``.
 """

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import ROUTINE, send
 
 from skill.alexa.dispatch import dispatch
 from skill.alexa.handlers import build_skill
@@ -18,13 +19,13 @@ from skill.audio.clips import AudioConfigError, clip_lookup
 from skill.audio.mp3check import check_clip
 from skill.audio.render import load_manifest
 from skill.local.envelopes import Session, slot
-from skill.routine.coach import Coach, State
-from skill.routine.content import load_routine
+from skill.routine.coach import Coach
+from skill.routine.state import State
+from skill.settings import Settings
 from skill.speech.narration import Narrator, block_id
 from skill.speech.ssml import MAX_AUDIO_SECONDS, MAX_AUDIO_TAGS, check_ssml
-from skill.web.webhook import WebhookConfig, create_app
+from skill.web.webhook import create_app
 
-ROUTINE = load_routine()
 SPECS = catalogue(ROUTINE)
 IDS = {spec.id for spec in SPECS}
 BASE = "https://clips.example.com/audio"
@@ -172,9 +173,7 @@ def _session_responses(skill) -> list[dict]:
     out = []
     for name, slots in utterances:
         envelope = session.launch() if name == "launch" else session.intent(name, slots)
-        response = dispatch(skill, envelope)
-        session.absorb(response)
-        out.append(response)
+        out.append(send(skill, session, envelope))
     return out
 
 
@@ -234,7 +233,7 @@ def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_webhook_serves_the_clips_with_cache_headers() -> None:
-    client = create_app(WebhookConfig(verify=False), skill=build_skill()).test_client()
+    client = create_app(Settings(verify=False), skill=build_skill()).test_client()
     entry = MANIFEST["next_hint"]
     with client.get(f"/audio/{entry['file']}") as response:
         assert response.status_code == 200

@@ -10,12 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import REPO, ROUTINE
 
 from skill.cli import main
-from skill.routine.content import load_routine
-
-ROUTINE = load_routine()
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)

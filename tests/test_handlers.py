@@ -12,57 +12,22 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-import yaml
 from ask_sdk_core.skill import CustomSkill
+from conftest import PROMPTS, ROUTINE, check_response, said, send, ssml
 
 from skill.alexa.dispatch import BadEnvelope, dispatch
-from skill.alexa.handlers import HANDLED_INTENTS, SIMPLE_INTENTS, build_skill
+from skill.alexa.handlers import build_skill
 from skill.local.envelopes import Session, slot
 from skill.routine.coach import Coach
-from skill.routine.content import load_routine
-from skill.speech.narration import PROMPTS_DIR, Block
-from skill.speech.ssml import MAX_RESPONSE_BYTES, MAX_SPEECH_CHARS, check_ssml, plain_text
+from skill.routine.operations import BY_INTENT, HANDLED_INTENTS, Operation
+from skill.speech.narration import Block
+from skill.speech.ssml import plain_text
 
-PROMPTS: dict[str, Any] = yaml.safe_load((PROMPTS_DIR / "en.yaml").read_text(encoding="utf-8"))
-ROUTINE = load_routine()
 FALLBACK = PROMPTS["fallback"]
 ERROR = PROMPTS["error"]
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def check_response(response: dict[str, Any]) -> None:
-    """What Alexa requires of every response, and what this skill promises."""
-    assert len(json.dumps(response).encode("utf-8")) <= MAX_RESPONSE_BYTES
-    body = response["response"]
-    speech = body.get("outputSpeech")
-    if speech is not None:
-        assert speech["type"] == "SSML"
-        assert len(speech["ssml"]) <= MAX_SPEECH_CHARS
-        assert check_ssml(speech["ssml"]) == [], speech["ssml"]
-    if body.get("shouldEndSession") is False:
-        reprompt = (body.get("reprompt") or {}).get("outputSpeech")
-        assert reprompt is not None, "an open session needs a reprompt"
-        assert check_ssml(reprompt["ssml"]) == []
-        assert plain_text(reprompt["ssml"])
-    if body.get("shouldEndSession") is True:
-        assert "reprompt" not in body
-
-
-def send(skill: CustomSkill, session: Session, envelope: dict[str, Any]) -> dict[str, Any]:
-    response = dispatch(skill, envelope)
-    check_response(response)
-    session.absorb(response)
-    return response
-
-
-def said(response: dict[str, Any]) -> str:
-    return plain_text(response["response"]["outputSpeech"]["ssml"])
-
-
-def ssml(response: dict[str, Any]) -> str:
-    return str(response["response"]["outputSpeech"]["ssml"])
 
 
 def reprompt_said(response: dict[str, Any]) -> str:
@@ -79,11 +44,6 @@ def yoga(response: dict[str, Any]) -> dict[str, Any]:
 
 def last_keys(response: dict[str, Any]) -> list[str]:
     return [item["k"] for item in json.loads(response["sessionAttributes"]["last"])]
-
-
-@pytest.fixture
-def skill() -> CustomSkill:
-    return build_skill()
 
 
 @pytest.fixture
@@ -584,7 +544,6 @@ def test_failing_handler_apologises_and_keeps_the_session(
     skill = build_skill()
     session = Session()
     launch = send(skill, session, session.launch())
-    # Coach.next itself is captured in SIMPLE_INTENTS at import, so break what it calls.
     monkeypatch.setattr(Coach, "_narrate", _boom)
     with caplog.at_level(logging.ERROR, logger="skill.alexa.handlers"):
         response = send(skill, session, session.intent("AMAZON.NextIntent"))
@@ -600,7 +559,7 @@ def test_failing_handler_apologises_and_keeps_the_session(
 def test_failing_operation_in_the_intent_table(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setitem(SIMPLE_INTENTS, "AMAZON.NextIntent", _boom)
+    monkeypatch.setitem(BY_INTENT, "AMAZON.NextIntent", Operation("AMAZON.NextIntent", _boom))
     skill = build_skill()
     session = Session()
     send(skill, session, session.launch())

@@ -155,10 +155,10 @@ def test_custom_intents_declare_their_slots(model: dict[str, Any]) -> None:
 
 def test_intents_equal_the_handled_intents(model: dict[str, Any]) -> None:
     try:
-        from skill.alexa.handlers import HANDLED_INTENTS
+        from skill.routine.operations import HANDLED_INTENTS
     except ImportError as exc:
         pytest.fail(
-            "skill.alexa.handlers.HANDLED_INTENTS (a frozenset of intent names) is needed to check "
+            "skill.routine.operations.HANDLED_INTENTS (intent names) is needed to check "
             f"the interaction models against the handlers, but it cannot be imported: {exc}"
         )
     declared = {intent["name"] for intent in model["intents"]}

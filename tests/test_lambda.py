@@ -10,36 +10,18 @@ from typing import Any
 
 import boto3
 import pytest
+from conftest import ssml
+from moto_server import reset_moto_server
 
 from skill.alexa import lambda_function
 from skill.alexa.lambda_function import handler
 from skill.local.envelopes import DEFAULT_SKILL_ID, DEFAULT_USER_ID, Session
 
-try:  # tests/ as a package, or tests/ on sys.path (pytest's default "prepend" mode)
-    from tests.moto_server import (
-        AWS_VARS_TO_CLEAR,
-        aws_test_env,
-        reset_moto_server,
-        running_moto_server,
-    )
-except ImportError:
-    from moto_server import AWS_VARS_TO_CLEAR, aws_test_env, reset_moto_server, running_moto_server
-
-YOGA_VARS = (
-    "YOGA_PERSISTENCE",
-    "YOGA_DB",
-    "YOGA_DYNAMODB_TABLE",
-    "YOGA_DYNAMODB_CREATE_TABLE",
-    "YOGA_SKILL_ID",
-    "YOGA_AUDIO_BASE_URL",
-)
-
 
 @pytest.fixture(autouse=True)
 def fresh_container(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every test starts as a cold Lambda container with no persistence configured."""
-    for name in YOGA_VARS:
-        monkeypatch.delenv(name, raising=False)
+    """Every test starts as a cold Lambda container with no persistence configured (and no
+    other YOGA_* variable: see conftest.py)."""
     monkeypatch.setenv("YOGA_PERSISTENCE", "none")
     lambda_function.reset_skill()
     yield
@@ -49,17 +31,13 @@ def fresh_container(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     lambda_function.reset_skill()
 
 
-def speech(response: dict[str, Any]) -> str:
-    return response["response"]["outputSpeech"]["ssml"]
-
-
 # --------------------------------------------------------------------------- no persistence
 
 
 def test_launch_request_gets_speech() -> None:
     response = handler(Session().launch(), None)
     assert response["version"] == "1.0"
-    assert speech(response).startswith("<speak>Welcome")
+    assert ssml(response).startswith("<speak>Welcome")
     assert response["response"]["shouldEndSession"] is False
     assert response["response"]["reprompt"]["outputSpeech"]["ssml"].startswith("<speak>")
 
@@ -68,19 +46,19 @@ def test_a_conversation_carries_session_attributes() -> None:
     session = Session()
     session.absorb(handler(session.launch(), None))
     response = handler(session.intent("AMAZON.NextIntent"), None)
-    assert "Pose 2" in speech(response)
+    assert "Pose 2" in ssml(response)
     assert response["sessionAttributes"]["yoga"]["status"] == "active"
 
 
 def test_skill_is_built_once_per_container(monkeypatch: pytest.MonkeyPatch) -> None:
     builds = []
-    real = lambda_function.skill_from_env
+    real = lambda_function.skill_for
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         builds.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(lambda_function, "skill_from_env", counting)
+    monkeypatch.setattr(lambda_function, "skill_for", counting)
     session = Session()
     session.absorb(handler(session.launch(), None))
     handler(session.intent("AMAZON.HelpIntent"), None)
@@ -138,27 +116,17 @@ def test_event_for_another_skill_is_rejected(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_event_for_the_configured_skill_is_answered(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("YOGA_SKILL_ID", DEFAULT_SKILL_ID)
-    assert speech(handler(Session().launch(), None)).startswith("<speak>Welcome")
+    assert ssml(handler(Session().launch(), None)).startswith("<speak>Welcome")
 
 
 # --------------------------------------------------------------------------- DynamoDB (moto)
 
 
-@pytest.fixture(scope="module")
-def moto_endpoint() -> Iterator[str]:
-    with running_moto_server() as endpoint:
-        yield endpoint
-
-
 @pytest.fixture
 def dynamodb_table(
-    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+    moto_endpoint: str, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
     """The environment template.yaml gives the function, with a table shaped like ProgressTable."""
-    for name in AWS_VARS_TO_CLEAR:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in aws_test_env(tmp_path).items():
-        monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", moto_endpoint)
     table = f"progress-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("YOGA_PERSISTENCE", "dynamodb")
@@ -185,7 +153,7 @@ def test_progress_saved_in_dynamodb_is_offered_back(
     first = Session()
     first.absorb(handler(first.launch(), None))
     response = handler(first.intent("AMAZON.NextIntent"), None)
-    assert "Downward facing dog" in speech(response)
+    assert "Downward facing dog" in ssml(response)
     first.absorb(response)
     handler(first.session_ended("EXCEEDED_MAX_REPROMPTS"), None)
 
@@ -206,4 +174,4 @@ def test_progress_saved_in_dynamodb_is_offered_back(
     second = Session()
     assert second.session_id != first.session_id
     response = handler(second.launch(), None)
-    assert speech(response).startswith("<speak>Welcome back. You were in Downward facing dog.")
+    assert ssml(response).startswith("<speak>Welcome back. You were in Downward facing dog.")

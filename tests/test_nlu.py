@@ -385,7 +385,7 @@ def test_pose_synonyms_resolve_to_ids(resolver: Resolver, phrase: str, pose_id: 
         ("ok", "ok"),
         ("please", "please"),
         ("no thank you", "no"),
-        ("what\u2019s the top tip?", "what's the top tip"),
+        ("what\u2019s the top tip?", "whats the top tip"),  # apostrophes fold away, as in names
         ("post-run   yoga", "post run yoga"),
         ("'quoted' words", "quoted words"),
         ("go to um pigeon", "go to pigeon"),

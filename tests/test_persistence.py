@@ -28,19 +28,20 @@ from ask_sdk_model.interfaces.system import SystemState
 
 from skill.alexa import persistence
 from skill.alexa.persistence import (
-    DEFAULT_DYNAMODB_TABLE,
     PlainDynamoDbAdapter,
     SqliteAdapter,
-    adapter_from_env,
+    adapter_for,
     dynamodb_adapter,
     to_plain,
     user_key,
 )
+from skill.settings import DEFAULT_DYNAMODB_TABLE, Settings
 
-try:  # tests/ as a package, or tests/ on sys.path (pytest's default "prepend" mode)
-    from tests.moto_server import AWS_VARS_TO_CLEAR, aws_test_env, running_moto_server
-except ImportError:
-    from moto_server import AWS_VARS_TO_CLEAR, aws_test_env, running_moto_server
+
+def adapter_for_env(environ: dict[str, str]) -> object:
+    """The adapter the settings from ``environ`` name, as an entry point builds it."""
+    return adapter_for(Settings.from_env(environ))
+
 
 APP_ID = "amzn1.ask.skill.test"
 USER_ID = "amzn1.ask.account.TEST"
@@ -473,20 +474,20 @@ def test_concurrent_writers_never_hit_locked_database(multi_process_run):
 
 @pytest.mark.parametrize("value", ["none", "NONE", " None "])
 def test_adapter_from_env_none(value: str):
-    assert adapter_from_env({"YOGA_PERSISTENCE": value}) is None
+    assert adapter_for_env({"YOGA_PERSISTENCE": value}) is None
 
 
 def test_adapter_from_env_sqlite(tmp_path: Path):
     db = tmp_path / "x" / "yoga.sqlite3"
-    adapter = adapter_from_env({"YOGA_PERSISTENCE": "sqlite", "YOGA_DB": str(db)})
+    adapter = adapter_for_env({"YOGA_PERSISTENCE": "sqlite", "YOGA_DB": str(db)})
     assert isinstance(adapter, SqliteAdapter)
     assert adapter.path == db
 
-    default = adapter_from_env({"XDG_DATA_HOME": str(tmp_path / "xdg")})
+    default = adapter_for_env({"XDG_DATA_HOME": str(tmp_path / "xdg")})
     assert isinstance(default, SqliteAdapter)
     assert default.path == tmp_path / "xdg" / "post-run-yoga" / "progress.sqlite3"
 
-    home = adapter_from_env({"YOGA_PERSISTENCE": "", "HOME": str(tmp_path / "home")})
+    home = adapter_for_env({"YOGA_PERSISTENCE": "", "HOME": str(tmp_path / "home")})
     assert isinstance(home, SqliteAdapter)
     assert home.path == tmp_path / "home/.local/share/post-run-yoga/progress.sqlite3"
     assert not (tmp_path / "xdg").exists()  # construction touches nothing
@@ -496,7 +497,7 @@ def test_adapter_from_env_sqlite(tmp_path: Path):
 @pytest.mark.parametrize("value", ["postgres", "dynamo", "sqlite3"])
 def test_adapter_from_env_rejects_unknown_backend(value: str):
     with pytest.raises(ValueError, match="YOGA_PERSISTENCE") as info:
-        adapter_from_env({"YOGA_PERSISTENCE": value})
+        adapter_for_env({"YOGA_PERSISTENCE": value})
     message = str(info.value)
     assert "\n" not in message
     assert value in message
@@ -506,22 +507,6 @@ def test_adapter_from_env_rejects_unknown_backend(value: str):
 # --------------------------------------------------------------------------
 # DynamoDB against a real moto server over HTTP
 # --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def moto_endpoint():
-    with running_moto_server() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, str]:
-    for name in AWS_VARS_TO_CLEAR:
-        monkeypatch.delenv(name, raising=False)
-    env = aws_test_env(tmp_path)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return env
 
 
 @pytest.fixture
@@ -638,7 +623,7 @@ def test_adapter_from_env_dynamodb(moto_endpoint: str, aws_env):
         "AWS_REGION": "us-east-1",
         "YOGA_DYNAMODB_CREATE_TABLE": "1",
     }
-    adapter = adapter_from_env(env)
+    adapter = adapter_for_env(env)
     assert isinstance(adapter, PlainDynamoDbAdapter)
     with adapter:
         assert adapter.adapter.table_name == DEFAULT_DYNAMODB_TABLE
@@ -648,7 +633,7 @@ def test_adapter_from_env_dynamodb(moto_endpoint: str, aws_env):
         adapter.save_attributes(envelope(), {"step": 2})
         assert adapter.get_attributes(envelope()) == {"step": 2}
 
-    specific = adapter_from_env(
+    specific = adapter_for_env(
         {
             "YOGA_PERSISTENCE": "dynamodb",
             "YOGA_DYNAMODB_TABLE": "custom-table",
@@ -701,10 +686,10 @@ def test_import_and_sqlite_work_with_no_aws_region(tmp_path: Path):
             pass
         else:
             raise SystemExit("expected no AWS region in this environment")
-        import skill.alexa.persistence
-        a = skill.alexa.persistence.adapter_from_env(
+        import skill.alexa.persistence, skill.settings
+        a = skill.alexa.persistence.adapter_for(skill.settings.Settings.from_env(
             {{"YOGA_PERSISTENCE": "sqlite", "YOGA_DB": {str(db)!r}}}
-        )
+        ))
         assert isinstance(a, skill.alexa.persistence.SqliteAdapter)
         print("ok")
     """
@@ -719,7 +704,8 @@ def test_lazy_dynamodb_import_works_with_no_aws_region(tmp_path: Path, moto_endp
         import json, boto3
         from ask_sdk_model import RequestEnvelope, Context, User
         from ask_sdk_model.interfaces.system import SystemState
-        from skill.alexa.persistence import adapter_from_env, dynamodb_adapter
+        from skill.alexa.persistence import adapter_for, dynamodb_adapter
+        from skill.settings import Settings
 
         try:
             dynamodb_adapter("t")
@@ -729,13 +715,13 @@ def test_lazy_dynamodb_import_works_with_no_aws_region(tmp_path: Path, moto_endp
             raise SystemExit("expected ValueError without a region")
         assert boto3.DEFAULT_SESSION is None, boto3.DEFAULT_SESSION
 
-        a = adapter_from_env({{
+        a = adapter_for(Settings.from_env({{
             "YOGA_PERSISTENCE": "dynamodb",
             "YOGA_DYNAMODB_CREATE_TABLE": "true",
             "YOGA_DYNAMODB_TABLE": "no-region-test",
             "AWS_ENDPOINT_URL_DYNAMODB": {moto_endpoint!r},
             "AWS_REGION": "us-east-1",
-        }})
+        }}))
         env = RequestEnvelope(context=Context(system=SystemState(user=User(user_id="u1"))))
         a.save_attributes(env, {{"n": 1, "x": 0.5}})
         print(json.dumps(a.get_attributes(env), sort_keys=True))

@@ -14,6 +14,7 @@ from typing import ClassVar
 import mutagen.mp3
 import numpy as np
 import pytest
+from conftest import ROUTINE
 
 from skill.audio import AUDIO_DIR, player
 from skill.audio.catalogue import catalogue
@@ -35,11 +36,10 @@ from skill.audio.player import (
 from skill.audio.processing import Pcm
 from skill.audio.render import render, write_manifest
 from skill.cli import main
-from skill.routine.coach import RELAX_SECONDS_PER_BREATH, Coach
-from skill.routine.content import load_routine
+from skill.routine.coach import Coach
+from skill.routine.state import RELAX_SECONDS_PER_BREATH
 from skill.speech.narration import PAUSE_SHORT, Narrator
 
-ROUTINE = load_routine()
 COACH = Coach(ROUTINE)
 VARIATIONS = {"advanced_high_lunge", "reclined_pigeon"}
 POSE_IDS = [p.id for p in ROUTINE.poses]
@@ -487,10 +487,6 @@ def test_export_places_each_clip_at_its_start(tone_dir, tmp_path):
     assert np.array_equal(player.mix(tl, samples, rate, start, 5000), whole[start : start + 5000])
 
 
-@pytest.mark.skipif(
-    not (AUDIO_DIR / "manifest.json").exists(),
-    reason="the committed clips (audio/manifest.json) are not there: run yoga-skill render-audio",
-)
 def test_export_from_the_committed_clips(tmp_path, capsys):
     out_file = tmp_path / "relax.mp3"
     assert main(["play", "--from", "relaxation", "--breaths", "1", "--export", str(out_file)]) == 0

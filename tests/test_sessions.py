@@ -13,22 +13,18 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
-from xml.etree import ElementTree
 from xml.sax.saxutils import unescape
 
 import pytest
-import yaml
+from conftest import PROMPTS, RAW, norm, said
+from conftest import check_response as check_alexa_response
 
 from skill.alexa.dispatch import dispatch
 from skill.alexa.handlers import build_skill
 from skill.local.envelopes import Session, slot
-from skill.routine.coach import FLOW_SEGMENTS_PER_TURN
-from skill.routine.content import DEFAULT_ROUTINE, parse_routine
-from skill.speech.narration import PROMPTS_DIR
-from skill.speech.ssml import MAX_RESPONSE_BYTES, MAX_SPEECH_CHARS, check_ssml, plain_text
+from skill.routine.content import parse_routine
+from skill.routine.state import FLOW_SEGMENTS_PER_TURN
 
-RAW: dict[str, Any] = yaml.safe_load(DEFAULT_ROUTINE.read_text(encoding="utf-8"))
-PROMPTS: dict[str, Any] = yaml.safe_load((PROMPTS_DIR / "en.yaml").read_text(encoding="utf-8"))
 NASTY = "<&>"
 
 
@@ -57,10 +53,6 @@ ROUTINES = {"default": RAW, "escaped": _escaped_raw()}
 
 
 # ---------------------------------------------------------------------- expectations from YAML
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.split())
 
 
 def raw_sides(part: dict[str, Any]) -> list[str]:
@@ -115,23 +107,9 @@ def test_expected_visits_match_the_routine_as_written() -> None:
 
 
 def check_response(response: dict[str, Any]) -> None:
-    assert len(json.dumps(response).encode("utf-8")) <= MAX_RESPONSE_BYTES
+    check_alexa_response(response)  # limits, valid and well-formed SSML, no raw NASTY
     body = response["response"]
-    for where in ("outputSpeech", "reprompt"):
-        speech = body.get(where)
-        if where == "reprompt" and speech is not None:
-            speech = speech["outputSpeech"]
-        if speech is None:
-            continue
-        ssml = speech["ssml"]
-        assert speech["type"] == "SSML"
-        assert len(ssml) <= MAX_SPEECH_CHARS
-        assert check_ssml(ssml) == [], ssml
-        ElementTree.fromstring(ssml)  # well-formed
-        assert NASTY not in ssml  # the raw characters never reach the markup
-    if body.get("shouldEndSession") is True:
-        assert "reprompt" not in body
-    else:
+    if body.get("shouldEndSession") is not True:
         assert body.get("shouldEndSession") is False
         assert body["reprompt"]["outputSpeech"]["ssml"]
 
@@ -144,7 +122,7 @@ class Runner:
         self.skill = build_skill(parse_routine(copy.deepcopy(raw), "test routine"))
         self.session = Session()
         self.responses: list[dict[str, Any]] = []
-        self.names = {part["id"]: _norm(part["name"]) for part in raw_parts(raw)}
+        self.names = {part["id"]: norm(part["name"]) for part in raw_parts(raw)}
 
     def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
         response = dispatch(self.skill, envelope)
@@ -171,10 +149,6 @@ class Runner:
         raise AssertionError("the session never finished")
 
 
-def said(response: dict[str, Any]) -> str:
-    return plain_text(response["response"]["outputSpeech"]["ssml"])
-
-
 def position(response: dict[str, Any]) -> tuple[str, str]:
     state = response["sessionAttributes"]["yoga"]
     return state["variation"] or state["pose"], state["side"]
@@ -191,7 +165,7 @@ def collapse(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
 def spoken_chunks(ssml: str) -> list[str]:
     """The text between pauses, unescaped: each narrated line that ends with a pause."""
     body = ssml.removeprefix("<speak>").removesuffix("</speak>")
-    return [_norm(unescape(c)) for c in re.split(r"<break[^>]*/>", body) if c.strip()]
+    return [norm(unescape(c)) for c in re.split(r"<break[^>]*/>", body) if c.strip()]
 
 
 def flow_visits(runner: Runner, response: dict[str, Any]) -> list[tuple[str, str]]:
@@ -208,7 +182,7 @@ def flow_visits(runner: Runner, response: dict[str, Any]) -> list[tuple[str, str
 def check_finished(runner: Runner) -> None:
     last = runner.responses[-1]
     assert last["response"]["shouldEndSession"] is True
-    assert said(last) == f"{_norm(runner.raw['closing'])} {PROMPTS['goodbye_finished']}"
+    assert said(last) == f"{norm(runner.raw['closing'])} {PROMPTS['goodbye_finished']}"
     assert runner.session.attributes == {}  # the next request starts a new session
 
 
@@ -228,7 +202,7 @@ def check_escaping(runner: Runner) -> None:
 def test_hold_session_from_launch_to_goodbye(routine: str, breaths: int) -> None:
     runner = Runner(ROUTINES[routine])
     first = runner.launch()
-    assert said(first).startswith(_norm(runner.raw["welcome"]))
+    assert said(first).startswith(norm(runner.raw["welcome"]))
     if breaths != 5:
         set_it = runner.say("SetHoldLengthIntent", breaths=slot("breaths", str(breaths)))
         assert said(set_it) == f"Okay, {breaths} breaths in each hold from now on."
@@ -361,9 +335,9 @@ def test_session_with_repeat_previous_side_tip_targets_help(routine: str) -> Non
     left = runner.say("AMAZON.NoIntent")
     assert position(left) == ("high_lunge", "left")
     side = runner.say("WhichSideIntent")
-    assert said(side) == f"You're on the left side of {_norm(lunge['name'])}."
+    assert said(side) == f"You're on the left side of {norm(lunge['name'])}."
     tip = runner.say("TopTipIntent")
-    assert said(tip) == f"Top tip: {_norm(lunge['tip'])}"
+    assert said(tip) == f"Top tip: {norm(lunge['tip'])}"
     targets = runner.say("TargetAreasIntent")
     assert said(targets).startswith("Target areas: quads, glutes, psoas")
     repeated = runner.say("AMAZON.RepeatIntent")
@@ -419,7 +393,7 @@ def test_stop_mid_session_then_come_back() -> None:
     # Without persistence, a new session starts from the top.
     fresh = runner.launch()
     assert position(fresh) == ("forward_fold", "")
-    assert said(fresh).startswith(_norm(RAW["welcome"]))
+    assert said(fresh).startswith(norm(RAW["welcome"]))
 
 
 def test_escaped_text_is_said_as_text() -> None:

@@ -18,19 +18,21 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from skill.routine.coach import (
+from skill.routine.coach import Coach
+from skill.routine.codec import STATE_VERSION, decode, encode
+from skill.routine.content import DEFAULT_ROUTINE, load_routine, parse_routine
+from skill.routine.says import Say
+from skill.routine.state import (
     DEFAULT_BREATHS,
     FLOW_SEGMENTS_PER_TURN,
     MAX_BREATHS,
     MIN_BREATHS,
     RELAX_SECONDS_PER_BREATH,
-    STATE_VERSION,
-    Coach,
-    Say,
+    RESUME,
     State,
     Turn,
 )
-from skill.routine.content import DEFAULT_ROUTINE, load_routine, parse_routine
+from skill.routine.state import offer as offer_to
 from skill.speech.narration import PROMPTS_DIR, Line, Narrator
 from skill.speech.ssml import check_ssml, to_ssml
 
@@ -160,10 +162,7 @@ def walk(state: State, op: str = "next") -> list[tuple[str, str, Turn]]:
     """Say ``op`` (next, or yes to offers) until the session ends; returns where each turn was."""
     out = []
     for _ in range(200):
-        if op == "yes" and state.pending and state.pending.startswith("offer:"):
-            turn = COACH.yes(state)
-        else:
-            turn = COACH.next(state)
+        turn = COACH.yes(state) if op == "yes" and state.offered else COACH.next(state)
         out.append((*where(turn.state), turn))
         state = turn.state
         if turn.end_session:
@@ -183,7 +182,7 @@ def visited(trail: list[tuple[str, str, Turn]]) -> list[tuple[str, str]]:
 
 
 def roundtrip(state: State) -> State:
-    return COACH.from_dict(json.loads(json.dumps(COACH.to_dict(state))))
+    return decode(COACH, json.loads(json.dumps(encode(COACH, state))))
 
 
 def assert_valid(state: State, coach: Coach = COACH) -> None:
@@ -200,8 +199,8 @@ def assert_valid(state: State, coach: Coach = COACH) -> None:
     variations = {v.id for p in coach.routine.poses for v in p.variations}
     assert (
         state.pending is None
-        or state.pending == "resume"
-        or (state.pending.startswith("offer:") and state.pending[6:] in variations)
+        or state.pending == RESUME
+        or (state.offered is not None and state.offered in variations)
     )
     assert set(state.accepted) <= variations
     assert set(state.declined) <= variations
@@ -397,7 +396,7 @@ def test_offer_advanced_high_lunge_after_high_lunge_right() -> None:
     assert where(turn.state) == ("high_lunge", "right")
     assert keys(turn)[-1] == "offer"
     assert turn.says[-1].params == {"part": "advanced_high_lunge"}
-    assert turn.state.pending == "offer:advanced_high_lunge"
+    assert turn.state.pending == offer_to("advanced_high_lunge")
     assert keys(turn.reprompt) == ["offer_reprompt"]
     offer = RAW_PARTS["advanced_high_lunge"]["offer"]
     assert lines(turn)[-1].text == f"{_norm(offer)} Say yes, or no to move on."
@@ -441,7 +440,7 @@ def test_offer_reclined_pigeon_after_pigeons_last_side() -> None:
     assert "offer" not in keys(right)  # not after the first side
     left = COACH.next(right.state)
     assert where(left.state) == ("pigeon", "left")
-    assert left.state.pending == "offer:reclined_pigeon"
+    assert left.state.pending == offer_to("reclined_pigeon")
     assert keys(left)[-1] == "offer"
 
     yes = COACH.yes(left.state)
@@ -883,7 +882,7 @@ def test_launch_fresh() -> None:
 def test_launch_with_progress_offers_to_resume() -> None:
     state = at("pigeon", "left", mode="hold", breaths=8)
     turn = COACH.launch(state)
-    assert turn.state.pending == "resume"
+    assert turn.state.pending == RESUME
     assert turn.state.status == "paused"
     assert where(turn.state) == ("pigeon", "left")
     assert (
@@ -896,7 +895,7 @@ def test_launch_with_progress_offers_to_resume() -> None:
     assert yes.state.status == "active"
     assert keys(yes)[0] == "intro_side"
     # the undecided reclined pigeon is offered again at the end of the replayed side
-    assert yes.state.pending == "offer:reclined_pigeon"
+    assert yes.state.pending == offer_to("reclined_pigeon")
 
     no = COACH.no(turn.state)
     assert no.state.segment == 0
@@ -926,8 +925,8 @@ def test_launch_after_finishing_starts_fresh() -> None:
         (at("cat_cow"), "help_hold"),
         (at("cat_cow", mode="flow"), "help_flow"),
         (at("cat_cow", status="paused"), "help_hold"),
-        (at("high_lunge", "right", pending="offer:advanced_high_lunge"), "help_offer"),
-        (at("cat_cow", status="paused", pending="resume"), "help_resume"),
+        (at("high_lunge", "right", pending=offer_to("advanced_high_lunge")), "help_offer"),
+        (at("cat_cow", status="paused", pending=RESUME), "help_resume"),
     ],
 )
 def test_help_depends_on_context(state: State, key: str) -> None:
@@ -1006,9 +1005,9 @@ def _all_states() -> list[State]:
 def test_to_dict_from_dict_round_trip_every_segment(state: State) -> None:
     assert roundtrip(state) == state
     for variant in (
-        replace(state, mode="flow", breaths=15, status="paused", heard=False, pending="resume"),
+        replace(state, mode="flow", breaths=15, status="paused", heard=False, pending=RESUME),
         replace(state, status="finished", breaths=1, declined=tuple(VARIATION_IDS[:1])),
-        replace(state, pending="offer:reclined_pigeon", status="idle"),
+        replace(state, pending=offer_to("reclined_pigeon"), status="idle"),
     ):
         if set(variant.declined) & set(variant.accepted):
             continue
@@ -1016,7 +1015,7 @@ def test_to_dict_from_dict_round_trip_every_segment(state: State) -> None:
 
 
 def test_to_dict_names_the_position_by_ids() -> None:
-    data = COACH.to_dict(at("reclined_pigeon", "right"))
+    data = encode(COACH, at("reclined_pigeon", "right"))
     assert data["v"] == STATE_VERSION
     assert data["routine"] == RAW["id"]
     assert (data["pose"], data["variation"], data["side"]) == ("pigeon", "reclined_pigeon", "right")
@@ -1024,14 +1023,14 @@ def test_to_dict_names_the_position_by_ids() -> None:
 
 
 def _good() -> dict[str, Any]:
-    return COACH.to_dict(at("warrior_two", "left", step=3, breaths=8, mode="flow"))
+    return encode(COACH, at("warrior_two", "left", step=3, breaths=8, mode="flow"))
 
 
 def _with(**changes: Any) -> dict[str, Any]:
     return {**_good(), **changes}
 
 
-GOOD_STATE = COACH.from_dict(_good())
+GOOD_STATE = decode(COACH, _good())
 
 
 @pytest.mark.parametrize(
@@ -1055,7 +1054,7 @@ GOOD_STATE = COACH.from_dict(_good())
     ],
 )
 def test_from_dict_stale_falls_back_to_the_start(data: Any, expected: State) -> None:
-    state = COACH.from_dict(data)
+    state = decode(COACH, data)
     assert state == expected
     assert_valid(state)
 
@@ -1110,8 +1109,8 @@ _WARRIOR_RIGHT = index_of("warrior_two", "right")
         ({"status": "running"}, "status", "idle"),
         ({"status": None}, "status", "idle"),
         ({"status": ["active"]}, "status", "idle"),
-        ({"pending": "resume"}, "pending", "resume"),
-        ({"pending": "offer:reclined_pigeon"}, "pending", "offer:reclined_pigeon"),
+        ({"pending": "resume"}, "pending", RESUME),
+        ({"pending": "offer:reclined_pigeon"}, "pending", offer_to("reclined_pigeon")),
         ({"pending": "offer:headstand"}, "pending", None),
         ({"pending": "offer:"}, "pending", None),
         ({"pending": "maybe"}, "pending", None),
@@ -1132,7 +1131,7 @@ _WARRIOR_RIGHT = index_of("warrior_two", "right")
 def test_from_dict_tampered_values_fall_back_sensibly(
     changes: dict[str, Any], field: str, value: Any
 ) -> None:
-    state = COACH.from_dict(_with(**changes))
+    state = decode(COACH, _with(**changes))
     assert_valid(state)
     assert getattr(state, field) == value
     got = getattr(state, field)
@@ -1144,37 +1143,37 @@ def test_from_dict_decimal_version_from_dynamodb() -> None:
         k: (Decimal(v) if isinstance(v, int) and not isinstance(v, bool) else v)
         for k, v in _good().items()
     }
-    assert COACH.from_dict(data) == GOOD_STATE
+    assert decode(COACH, data) == GOOD_STATE
 
 
 def test_from_dict_variation_position_counts_as_accepted() -> None:
-    data = COACH.to_dict(at("advanced_high_lunge", "left"))
+    data = encode(COACH, at("advanced_high_lunge", "left"))
     data["accepted"] = []
-    state = COACH.from_dict(data)
+    state = decode(COACH, data)
     assert where(state) == ("advanced_high_lunge", "left")
     assert state.accepted == ("advanced_high_lunge",)
     assert_valid(state)
 
 
 def test_from_dict_wrong_side_of_a_variation() -> None:
-    data = COACH.to_dict(at("reclined_pigeon", "right"))
+    data = encode(COACH, at("reclined_pigeon", "right"))
     data["side"] = "middle"
-    state = COACH.from_dict(data)
+    state = decode(COACH, data)
     assert_valid(state)
     assert COACH.segments[state.segment].pose == POSE_IDS.index("pigeon")
 
 
 def test_from_dict_variation_position_is_not_also_declined() -> None:
-    data = COACH.to_dict(at("advanced_high_lunge", "right"))
+    data = encode(COACH, at("advanced_high_lunge", "right"))
     data["accepted"] = []
     data["declined"] = ["advanced_high_lunge"]
-    state = COACH.from_dict(data)
+    state = decode(COACH, data)
     assert not set(state.accepted) & set(state.declined)
     assert roundtrip(state) == state
 
 
 def test_from_dict_signalling_nan_does_not_raise() -> None:
-    assert COACH.from_dict({"v": Decimal("sNaN")}) == State()
+    assert decode(COACH, {"v": Decimal("sNaN")}) == State()
 
 
 # ---------------------------------------------------------------------- properties
@@ -1283,7 +1282,7 @@ json_values = st.recursive(
     ),
     max_leaves=8,
 )
-STATE_KEYS = list(COACH.to_dict(State()))
+STATE_KEYS = list(encode(COACH, State()))
 
 
 @settings(max_examples=200, deadline=None)
@@ -1295,10 +1294,10 @@ STATE_KEYS = list(COACH.to_dict(State()))
 def test_from_dict_never_raises_on_tampered_input(
     base: State, changes: dict[str, Any], drop: list[str]
 ) -> None:
-    data = {**COACH.to_dict(base), **changes}
+    data = {**encode(COACH, base), **changes}
     for key in drop:
         data.pop(key, None)
-    state = COACH.from_dict(data)
+    state = decode(COACH, data)
     assert_valid(state)
     # and whatever came back can be used (not exact: see the accepted-and-declined xfail above)
     check_turn(COACH.next(state), exact_roundtrip=False)
@@ -1307,7 +1306,7 @@ def test_from_dict_never_raises_on_tampered_input(
 @settings(max_examples=100, deadline=None)
 @given(data=json_values)
 def test_from_dict_never_raises_on_garbage(data: Any) -> None:
-    state = COACH.from_dict(data)
+    state = decode(COACH, data)
     assert_valid(state)
 
 

@@ -20,6 +20,7 @@ import pytest
 from certs import CERT_URL, SigningChain, make_chain, rsa_key, trusted_root
 from cryptography.hazmat.primitives import serialization
 
+from skill.settings import Settings
 from skill.web.verification import (
     DEFAULT_MAX_CHAIN_BYTES,
     CertificateStore,
@@ -37,7 +38,7 @@ SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000001"
 
 NOT_FOR_ALEXA = "certificate is not for echo-api.amazon.com"
 
-REAL_CHAIN = Path(__file__).parents[2] / "shared/fixtures/alexa/echo-api-cert-7.pem"
+REAL_CHAIN = Path(__file__).resolve().parent / "fixtures/alexa/echo-api-cert-7.pem"
 REAL_CHAIN_URL = "https://s3.amazonaws.com/echo.api/echo-api-cert-7.pem"
 
 
@@ -490,12 +491,14 @@ def test_from_env(tmp_path: Path, chain: SigningChain) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / cache_file_name(CERT_URL)).write_bytes(chain.chain_pem)
-    verifier = RequestVerifier.from_env(
-        {
-            "ALEXA_TRUST_STORE": str(bundle),
-            "ALEXA_CERT_CACHE_DIR": str(cache),
-            "YOGA_SKILL_ID": SKILL_ID,
-        },
+    verifier = RequestVerifier.from_settings(
+        Settings.from_env(
+            {
+                "ALEXA_TRUST_STORE": str(bundle),
+                "ALEXA_CERT_CACHE_DIR": str(cache),
+                "YOGA_SKILL_ID": SKILL_ID,
+            }
+        ),
         fetch=FakeFetch(error=AssertionError("must not fetch")),
         clock=lambda: NOW,
     )

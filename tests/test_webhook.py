@@ -24,9 +24,10 @@ from flask.testing import FlaskClient
 from skill.alexa.handlers import build_skill
 from skill.alexa.persistence import SqliteAdapter
 from skill.local.envelopes import Session, slot
+from skill.settings import Settings
 from skill.web import logs
 from skill.web.verification import cache_file_name
-from skill.web.webhook import WebhookConfig, create_app
+from skill.web.webhook import create_app
 
 SKILL_ID = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
 REPO = Path(__file__).resolve().parents[1]
@@ -53,7 +54,7 @@ def signed_env(tmp_path: Path) -> dict[str, Any]:
 
 @pytest.fixture
 def verified_client(signed_env: dict[str, Any]) -> FlaskClient:
-    app = create_app(WebhookConfig.from_env(signed_env["env"]))
+    app = create_app(Settings.from_env(signed_env["env"]))
     return app.test_client()
 
 
@@ -77,7 +78,7 @@ def test_unverified_requests_get_400_and_are_not_dispatched(
     tamper: str, signed_env: dict[str, Any], tmp_path: Path
 ) -> None:
     chain = signed_env["chain"]
-    app = create_app(WebhookConfig.from_env(signed_env["env"]))
+    app = create_app(Settings.from_env(signed_env["env"]))
     client = app.test_client()
     session = Session(skill_id="amzn1.ask.skill.other" if tamper == "wrong_skill" else SKILL_ID)
     envelope = session.launch()
@@ -113,7 +114,7 @@ def _envelope_object(envelope: dict[str, Any]) -> Any:
 
 @pytest.fixture
 def dev_client() -> FlaskClient:
-    app = create_app(WebhookConfig(verify=False), skill=build_skill())
+    app = create_app(Settings(verify=False), skill=build_skill())
     return app.test_client()
 
 
@@ -197,15 +198,15 @@ def test_access_log_is_one_json_line_without_the_user_id(
 
 
 def test_dev_config_turns_verification_off_and_env_can_too() -> None:
-    assert WebhookConfig.from_env({}, dev=True).verify is False
-    assert WebhookConfig.from_env({}).verify is True
-    assert WebhookConfig.from_env({"YOGA_VERIFY": "off"}).verify is False
+    assert Settings.from_env({}, dev=True).verify is False
+    assert Settings.from_env({}).verify is True
+    assert Settings.from_env({"YOGA_VERIFY": "off"}).verify is False
 
 
 def test_runner_is_offered_to_carry_on_in_a_new_session(tmp_path: Path) -> None:
     """Progress saved in SQLite through the webhook is offered back the next time."""
     env = {"YOGA_PERSISTENCE": "sqlite", "YOGA_DB": str(tmp_path / "p.sqlite3")}
-    client = create_app(WebhookConfig(verify=False, environ=env)).test_client()
+    client = create_app(Settings.from_env({**env, "YOGA_VERIFY": "off"})).test_client()
     first = Session()
     client.post("/alexa", json=first.launch())
     reply = client.post(
@@ -237,7 +238,7 @@ def test_stale_progress_starts_fresh(tmp_path: Path) -> None:
     db = tmp_path / "p.sqlite3"
     clock = [1_000_000.0]
     skill = build_skill(persistence=SqliteAdapter(db), clock=lambda: clock[0])
-    client = create_app(WebhookConfig(verify=False), skill=skill).test_client()
+    client = create_app(Settings(verify=False), skill=skill).test_client()
     first = Session()
     client.post("/alexa", json=first.launch())
     first_reply = client.post("/alexa", json=first.intent("SkipPoseIntent")).json
@@ -331,7 +332,7 @@ def test_served_skill_answers_signed_requests_over_http(served: tuple[str, Any])
 
 
 def test_try_page_talks_to_the_skill_in_dev_mode_only() -> None:
-    dev = create_app(WebhookConfig(verify=False, dev=True), skill=build_skill()).test_client()
+    dev = create_app(Settings(verify=False, dev=True), skill=build_skill()).test_client()
     page = dev.get("/")
     assert page.status_code == 200
     assert b"<form" in page.data
@@ -346,7 +347,7 @@ def test_try_page_talks_to_the_skill_in_dev_mode_only() -> None:
     assert turn["session"] is None
     assert dev.post("/say", data=b"nope").status_code == 400
 
-    production = create_app(WebhookConfig(verify=False), skill=build_skill()).test_client()
+    production = create_app(Settings(verify=False), skill=build_skill()).test_client()
     assert production.get("/").status_code == 404
     assert production.post("/say", json={"utterance": "next"}).status_code == 404
 
@@ -364,7 +365,7 @@ class _CountingAdapter(SqliteAdapter):
 def test_progress_is_written_only_when_the_runner_moves(tmp_path: Path) -> None:
     adapter = _CountingAdapter(tmp_path / "p.sqlite3")
     client = create_app(
-        WebhookConfig(verify=False), skill=build_skill(persistence=adapter)
+        Settings(verify=False), skill=build_skill(persistence=adapter)
     ).test_client()
     session = Session()
     writes = []

@@ -18,6 +18,20 @@ class BadEnvelope(ValueError):
     """The body is not an Alexa request envelope the skill can read."""
 
 
+def for_other_skill(envelope: Any, skill_id: str | None) -> bool:
+    """Whether a request envelope (as parsed JSON) names another skill than ``skill_id``.
+    With no skill id configured, every skill's requests are taken."""
+    if not skill_id:
+        return False
+    for path in (("context", "System", "application"), ("session", "application")):
+        node: Any = envelope
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict) and node.get("applicationId"):
+            return bool(node["applicationId"] != skill_id)
+    return True
+
+
 def parse_envelope(data: dict[str, Any]) -> RequestEnvelope:
     if not isinstance(data, dict) or not isinstance(data.get("request"), dict):
         raise BadEnvelope("not an Alexa request envelope")

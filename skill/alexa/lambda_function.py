@@ -10,49 +10,47 @@ verify here. The skill is built once per container from the environment (the tem
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from ask_sdk_core.skill import CustomSkill
 
-from skill.alexa.builder import skill_from_env
-from skill.alexa.dispatch import BadEnvelope, dispatch
+from skill.alexa.builder import skill_for
+from skill.alexa.dispatch import BadEnvelope, dispatch, for_other_skill
+from skill.settings import Settings
 
 __all__ = ["get_skill", "handler", "reset_skill"]
 
 log = logging.getLogger(__name__)
 
+_settings: Settings | None = None
 _skill: CustomSkill | None = None
+
+
+def get_settings() -> Settings:
+    """The container's settings, read from the environment on first use."""
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings
 
 
 def get_skill() -> CustomSkill:
     """The container's skill object, built on first use (the cold start)."""
     global _skill
     if _skill is None:
-        _skill = skill_from_env()
+        _skill = skill_for(get_settings())
     return _skill
 
 
 def reset_skill() -> None:
-    """Forget the cached skill, so the next event rebuilds it from the environment."""
-    global _skill
-    _skill = None
-
-
-def _application_id(event: dict[str, Any]) -> Any:
-    for path in (("context", "System", "application"), ("session", "application")):
-        node: Any = event
-        for key in path:
-            node = node.get(key) if isinstance(node, dict) else None
-        if isinstance(node, dict) and node.get("applicationId"):
-            return node["applicationId"]
-    return None
+    """Forget the settings and the skill, so the next event rebuilds them from the environment."""
+    global _settings, _skill
+    _settings = _skill = None
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Answer one Alexa request envelope with a response envelope."""
-    skill_id = os.environ.get("YOGA_SKILL_ID")
-    if skill_id and isinstance(event, dict) and _application_id(event) != skill_id:
+    if isinstance(event, dict) and for_other_skill(event, get_settings().skill_id):
         # The trigger already restricts the caller; this catches a misconfigured trigger.
         log.error("rejected an event for another skill")
         raise ValueError("event is for another skill")

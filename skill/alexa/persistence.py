@@ -11,8 +11,7 @@ back them:
 * :func:`dynamodb_adapter` -- the official ``ask_sdk_dynamodb`` adapter,
   imported lazily and wrapped in :class:`PlainDynamoDbAdapter` so that
   DynamoDB's ``Decimal`` numbers never reach the skill (or a JSON response).
-* :func:`adapter_from_env` -- picks one of the above from environment
-  variables.
+* :func:`adapter_for` -- picks one of the above from the settings.
 
 Both adapters key records by :func:`user_key`, the SHA-256 of the Alexa user
 id, so the raw user id is never stored.
@@ -38,15 +37,15 @@ from typing import TYPE_CHECKING, Any
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 
+from skill.settings import DEFAULT_DYNAMODB_TABLE, Settings
+
 if TYPE_CHECKING:
     from ask_sdk_model import RequestEnvelope
 
 __all__ = [
-    "DEFAULT_DYNAMODB_TABLE",
     "PlainDynamoDbAdapter",
     "SqliteAdapter",
-    "adapter_from_env",
-    "default_sqlite_path",
+    "adapter_for",
     "dynamodb_adapter",
     "to_plain",
     "user_id_from_envelope",
@@ -54,8 +53,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_DYNAMODB_TABLE = "post-run-yoga-progress"
 
 #: How long a SQLite writer waits for another process's write lock.
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -450,62 +447,16 @@ def dynamodb_adapter(
 # Configuration
 # --------------------------------------------------------------------------
 
-_BACKENDS = ("sqlite", "dynamodb", "none")
 
-
-def default_sqlite_path(environ: Mapping[str, str] = os.environ) -> Path:
-    """``$XDG_DATA_HOME/post-run-yoga/progress.sqlite3`` (XDG default ``~/.local/share``)."""
-    data_home = environ.get("XDG_DATA_HOME")
-    if data_home and os.path.isabs(data_home):
-        base = Path(data_home)
-    else:
-        home = environ.get("HOME")
-        base = (Path(home) if home else Path.home()) / ".local" / "share"
-    return base / "post-run-yoga" / "progress.sqlite3"
-
-
-def adapter_from_env(
-    environ: Mapping[str, str] = os.environ,
-) -> AbstractPersistenceAdapter | None:
-    """Choose the persistence adapter from environment variables.
-
-    ``YOGA_PERSISTENCE``
-        ``sqlite`` (default), ``dynamodb`` or ``none`` (case-insensitive).
-        ``none`` returns ``None``: the skill runs without persistence.
-    ``YOGA_DB``
-        SQLite file.  Default: ``$XDG_DATA_HOME/post-run-yoga/progress.sqlite3``,
-        i.e. ``~/.local/share/post-run-yoga/progress.sqlite3`` when
-        ``XDG_DATA_HOME`` is unset -- a per-user location that does not depend
-        on the current directory (gunicorn workers, CLI runs and tests from
-        another directory all find the same file).  The directory is created
-        on first use.
-    ``YOGA_DYNAMODB_TABLE``
-        DynamoDB table name (default ``post-run-yoga-progress``).  The table
-        must already exist unless ``YOGA_DYNAMODB_CREATE_TABLE`` is ``1``/``true``.
-    ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL``
-        Optional DynamoDB endpoint (first one set wins).
-    ``AWS_REGION`` / ``AWS_DEFAULT_REGION``
-        Region for DynamoDB; otherwise boto3's own configuration is used.
-
-    An unknown ``YOGA_PERSISTENCE`` value raises ``ValueError``.
-    """
-    backend = (environ.get("YOGA_PERSISTENCE") or "sqlite").strip().lower()
-    if backend == "none":
-        return None
-    if backend == "sqlite":
-        db = environ.get("YOGA_DB")
-        return SqliteAdapter(Path(db).expanduser() if db else default_sqlite_path(environ))
-    if backend == "dynamodb":
-        create = (environ.get("YOGA_DYNAMODB_CREATE_TABLE") or "").strip().lower()
+def adapter_for(settings: Settings) -> AbstractPersistenceAdapter | None:
+    """The persistence adapter the settings name: SQLite, DynamoDB, or ``None`` for none."""
+    if settings.persistence == "sqlite" and settings.db_path is not None:
+        return SqliteAdapter(settings.db_path)
+    if settings.persistence == "dynamodb":
         return dynamodb_adapter(
-            environ.get("YOGA_DYNAMODB_TABLE") or DEFAULT_DYNAMODB_TABLE,
-            create_table=create in {"1", "true", "yes", "on"},
-            endpoint_url=environ.get("AWS_ENDPOINT_URL_DYNAMODB")
-            or environ.get("AWS_ENDPOINT_URL")
-            or None,
-            region=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None,
+            settings.dynamodb_table,
+            create_table=settings.dynamodb_create_table,
+            endpoint_url=settings.dynamodb_endpoint,
+            region=settings.aws_region,
         )
-    raise ValueError(
-        f"YOGA_PERSISTENCE must be one of {', '.join(_BACKENDS)}; got "
-        f"{environ.get('YOGA_PERSISTENCE')!r}"
-    )
+    return None

@@ -1,20 +1,24 @@
 """Every line the skill can speak from the routine and its prompts, as clips to prerender.
 
-The catalogue is derived by running the state machine itself over every segment, mode and hold
-length, so it cannot drift from what the skill says. Lines that carry live numbers (``where``:
-"3 of 19 parts done") are left to Alexa's voice. Blocks of several lines (a pose's introduction
-with its steps, a whole hold, a flow pose with its cues) become composite clips.
+The catalogue is derived by running every operation of the registry
+(:mod:`skill.routine.operations`), with every slot value that changes what is said, over every
+segment, mode and hold length, so it cannot drift from what the skill says. Lines that carry
+live numbers (``where``: "3 of 19 parts done") are left to Alexa's voice. Blocks of several
+lines (a pose's introduction with its steps, a whole hold, a flow pose with its cues) become
+composite clips.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from itertools import product
 
 from skill.audio.render import ClipSpec
-from skill.routine.coach import MAX_BREATHS, MIN_BREATHS, Coach, State, Turn
+from skill.routine.coach import Coach
 from skill.routine.content import Routine
+from skill.routine.operations import all_turns
+from skill.routine.state import MAX_BREATHS, MIN_BREATHS, MODES, State
+from skill.settings import DEFAULT_LOCALE
 from skill.speech.narration import Block, Line, Narrator, block_id
 
 LIVE_PREFIXES = ("where.",)
@@ -25,86 +29,32 @@ class CatalogueError(ValueError):
     """Two different texts share one clip id: the narration's ids are not stable."""
 
 
-def _turns(coach: Coach) -> Iterable[Turn]:
-    variations = tuple(v.id for pose in coach.routine.poses for v in pose.variations)
-    idle = State()
-    yield from (
-        op(idle)
-        for op in (
-            coach.help,
-            coach.fallback,
-            coach.stop,
-            coach.which_side,
-            coach.repeat_step,
-            coach.pause,
-            coach.tip,
-            coach.targets,
-        )
-    )
-    yield coach.set_mode(idle, None)
-    yield coach.set_breaths(idle, None)
-    for mode in ("hold", "flow"):
-        for breaths in range(MIN_BREATHS, MAX_BREATHS + 1):
-            fresh = State(mode=mode, breaths=breaths)
-            yield coach.launch(fresh)
-            yield coach.set_mode(fresh, mode)
-            yield coach.set_breaths(fresh, breaths)
-            for segment in range(len(coach.segments)):
-                for accepted in (variations, ()):
-                    state = State(
-                        segment=segment,
-                        mode=mode,
-                        breaths=breaths,
-                        status="active",
-                        accepted=accepted,
-                    )
-                    if coach.included(segment, state):
-                        yield coach.repeat_pose(state)
-    for segment, mode in product(range(len(coach.segments)), ("hold", "flow")):
-        state = State(segment=segment, mode=mode, status="active", accepted=variations)
-        heard = replace(state, heard=True)
-        yield from (
-            op(heard)
-            for op in (
-                coach.which_side,
-                coach.tip,
-                coach.targets,
-                coach.pause,
-                coach.resume,
-                coach.launch,
-                coach.switch_side,
-                coach.previous,
-                coach.next,
-                coach.help,
-                coach.fallback,
-                coach.finish,
-                coach.stop,
-                coach.start_over,
-                coach.no,
-                coach.skip_pose,
-            )
-        )
-        yield coach.help(coach.launch(heard).state)
-        yield coach.no(coach.launch(heard).state)
-        yield coach.go_to(heard, "no such pose")
-        yield coach.switch_side(heard, coach.side_label(heard))
-        yield coach.set_mode(heard, heard.mode)
-        yield coach.set_mode(heard, None)
-        part = coach.current_part(state)
-        for step in range(len(part.steps) + 2):
-            yield coach.repeat_step(heard, step)
-        offered = coach.repeat_pose(replace(state, accepted=()))
-        if offered.state.pending:
-            yield coach.help(offered.state)
-            yield coach.repeat_pose(offered.state)  # the offer's reprompt
+def _states(coach: Coach) -> Iterable[State]:
+    """The states worth asking everything of: before the start at every hold length, and every
+    segment in both modes, heard or not, with the variations taken or not, the resume and any
+    offer waiting."""
+    variations = tuple(sorted(coach.variation_ids))
+    for mode, breaths in product(MODES, range(MIN_BREATHS, MAX_BREATHS + 1)):
+        yield State(mode=mode, breaths=breaths)
+    for segment, mode, accepted, heard in product(
+        range(len(coach.segments)), MODES, (variations, ()), (False, True)
+    ):
+        state = State(segment=segment, mode=mode, status="active", accepted=accepted, heard=heard)
+        if not coach.included(segment, state):
+            continue
+        yield state
+        yield coach.launch(state).state  # carry on where you were?
+        offered = coach.repeat_pose(state).state
+        if offered.pending is not None:
+            yield offered
 
 
-def catalogue_blocks(routine: Routine, locale: str = "en-GB") -> list[Block]:
+def catalogue_blocks(routine: Routine, locale: str = DEFAULT_LOCALE) -> list[Block]:
     """Every distinct block the skill can say, in a stable order."""
     coach = Coach(routine)
     narrator = Narrator(routine, locale)
     seen: dict[str, Block] = {}
-    for turn in _turns(coach):
+    for turn in all_turns(coach, _states(coach)):
         for says in (turn.says, turn.reprompt):
             for block in narrator.blocks(says):
                 block = tuple(line for line in block if not line.id.startswith(LIVE_PREFIXES))
@@ -117,7 +67,7 @@ def _block_key(block: Block) -> str:
     return "|".join(f"{line.id}@{line.pause_ms}" for line in block)
 
 
-def catalogue(routine: Routine, locale: str = "en-GB") -> list[ClipSpec]:
+def catalogue(routine: Routine, locale: str = DEFAULT_LOCALE) -> list[ClipSpec]:
     """The clips to render: one a block; a block of one line is that line's clip."""
     lines: dict[str, Line] = {}
     singles: dict[str, Line] = {}

@@ -30,8 +30,10 @@ from typing import Any, Protocol, TextIO
 
 import numpy as np
 
-from skill.routine.coach import DEFAULT_BREATHS, Coach, Mode, Say, State, Turn
+from skill.routine.coach import Coach
 from skill.routine.content import Routine
+from skill.routine.says import Say
+from skill.routine.state import DEFAULT_BREATHS, Mode, State, Turn
 from skill.speech.narration import (
     PAUSE_BREATH_IN,
     PAUSE_BREATH_OUT,
@@ -142,7 +144,7 @@ def session_turns(coach: Coach, session: Session) -> list[Turn]:
     turns = [turn]
     while not turn.end_session:
         state = turn.state
-        if state.pending and state.pending.startswith("offer:"):
+        if state.offered:
             turn = coach.yes(state) if session.variations else coach.no(state)
         else:
             turn = coach.next(state)

@@ -16,6 +16,7 @@ from ask_sdk_core.skill import CustomSkill
 from skill.alexa.dispatch import dispatch
 from skill.local.envelopes import Session, slot
 from skill.local.resolver import Resolution, Resolver
+from skill.settings import DEFAULT_LOCALE
 from skill.speech.ssml import plain_text
 
 
@@ -47,7 +48,7 @@ class Dialog:
     def __init__(
         self,
         skill: CustomSkill,
-        locale: str = "en-GB",
+        locale: str = DEFAULT_LOCALE,
         *,
         resolver: Resolver | None = None,
         session: Session | None = None,

@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from skill.settings import DEFAULT_LOCALE
+
 DEFAULT_SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 DEFAULT_USER_ID = "amzn1.ask.account.LOCAL-RUNNER"
 DEFAULT_DEVICE_ID = "amzn1.ask.device.LOCAL-SPEAKER"
@@ -28,7 +30,7 @@ class Session:
         *,
         skill_id: str = DEFAULT_SKILL_ID,
         user_id: str = DEFAULT_USER_ID,
-        locale: str = "en-GB",
+        locale: str = DEFAULT_LOCALE,
     ) -> None:
         self.skill_id = skill_id
         self.user_id = user_id

@@ -39,9 +39,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from skill.resources import INTERACTION_MODELS_DIR
+from skill.routine.names import (
+    NUMBER_WORDS,
+    ORDINAL_WORDS,
+    fold_words,
+    read_number,
+    read_ordinal,
+    split_words,
+)
+from skill.settings import DEFAULT_LOCALE
 
 MODELS_DIR = INTERACTION_MODELS_DIR
-DEFAULT_LOCALE = "en-GB"
 FALLBACK_INTENT = "AMAZON.FallbackIntent"
 NUMBER = "AMAZON.NUMBER"
 ORDINAL = "AMAZON.Ordinal"
@@ -81,18 +89,11 @@ class Resolution:
 _LEADING_FILLERS = frozenset({"alexa", "please", "um", "uh", "erm", "er", "ok", "okay", "hey"})
 _TRAILING_FILLERS = frozenset({"please", "thanks", "alexa"})
 _DISFLUENCIES = frozenset({"um", "uh", "erm", "er"})
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
-_NOT_WORD = re.compile(r"[^a-z0-9' ]+")
-_STRAY_APOSTROPHE = re.compile(r"(?<![a-z0-9])'+|'+(?![a-z0-9])")
-
-
-def _clean(text: str) -> list[str]:
-    text = _NOT_WORD.sub(" ", text.translate(_QUOTES).lower())
-    return _STRAY_APOSTROPHE.sub(" ", text).split()
+_clean = fold_words
 
 
 def normalise(text: str) -> str:
-    """Lower case, punctuation out (apostrophes kept), spaces folded, filler words dropped.
+    """Folded as names are (:func:`~skill.routine.names.fold_words`), filler words dropped.
 
     A leading "alexa", "please", "um", "ok", "okay" and a trailing "please", "thanks", "alexa"
     or "thank you" go, but never the last word left ("okay" alone stays "okay", "thanks alexa"
@@ -117,46 +118,6 @@ def normalise(text: str) -> str:
 # ---------------------------------------------------------------- numbers and ordinals
 
 
-def _split(text: str) -> tuple[str, ...]:
-    """Words of a string constant (keeps long word lists on a few lines)."""
-    return tuple(text.split())
-
-
-_UNITS = _split(
-    """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
-    fifteen sixteen seventeen eighteen nineteen"""
-)
-_TENS = ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_ORDINAL_UNITS = _split(
-    """zeroth first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth
-    thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth"""
-)
-
-
-def _number_words() -> dict[str, int]:
-    words = {w: n for n, w in enumerate(_UNITS)}
-    for i, tens in enumerate(_TENS):
-        base = 20 + 10 * i
-        words[tens] = base
-        for unit in range(1, 10):
-            words[f"{tens} {_UNITS[unit]}"] = base + unit
-    words["a hundred"] = words["one hundred"] = words["hundred"] = 100
-    return words
-
-
-def _ordinal_words() -> dict[str, int]:
-    words = {w: n for n, w in enumerate(_ORDINAL_UNITS) if n}
-    words["twentieth"], words["thirtieth"] = 20, 30
-    for unit in range(1, 10):
-        words[f"twenty {_ORDINAL_UNITS[unit]}"] = 20 + unit
-    words["thirty first"] = 31
-    return words
-
-
-NUMBER_WORDS: Mapping[str, int] = _number_words()
-ORDINAL_WORDS: Mapping[str, int] = _ordinal_words()
-
-
 def _alternation(phrases: Iterable[str]) -> str:
     """A regex alternation of whole phrases, longest first."""
     ordered = sorted(set(phrases), key=lambda p: (-len(p), p))
@@ -168,20 +129,18 @@ _ORDINAL_PATTERN = rf"(?:\d+(?:st|nd|rd|th)|{_alternation(ORDINAL_WORDS)})"
 
 
 def _number_id(words: str) -> str:
-    return str(int(words)) if words.isdigit() else str(NUMBER_WORDS[words])
+    return str(read_number(words))
 
 
 def _ordinal_id(words: str) -> str:
-    if words[:1].isdigit():
-        return str(int(words[:-2]))
-    return str(ORDINAL_WORDS[words])
+    return str(read_ordinal(words))
 
 
 # ---------------------------------------------------------------- content words
 
 
 _STOP_WORDS = frozenset(
-    _split(
+    split_words(
         """
     a an the to of on in at for with and or but is am are was were be been being
     i i'm im i'd id i'll i've me my mine myself you you're your yours we we're we'll us our
@@ -196,10 +155,10 @@ _STOP_WORDS = frozenset(
 
 
 #: Words that make an amount relative ("one more breath", "add two"): not a number to set.
-_RELATIVE = frozenset(_split("more add adding added extra fewer less another"))
+_RELATIVE = frozenset(split_words("more add adding added extra fewer less another"))
 #: Words saying to leave something out ("skip pigeon", "don't do pigeon"). "skip to ..." and
 #: "skip ahead to ..." are not that.
-_AVOID = frozenset(_split("skip avoid don't dont"))
+_AVOID = frozenset(split_words("skip avoid don't dont"))
 #: An intent needs this many samples before a word all of them say becomes required.
 _KEY_WORD_MIN_SAMPLES = 5
 

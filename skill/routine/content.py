@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from skill.routine.names import fold
+
 ROUTINES_DIR = Path(__file__).parent / "routines"
 DEFAULT_ROUTINE = ROUTINES_DIR / "post_run.yaml"
 SIDES = ("right", "left")
@@ -265,7 +267,7 @@ def parse_routine(data: Any, source: str = "routine") -> Routine:
                     " two-sided pose to follow side by side (set each_side: false)"
                 )
         for name in (pose.name, *pose.synonyms):
-            spoken = " ".join(name.lower().split())
+            spoken = fold(name)
             if names.setdefault(spoken, pose.id) != pose.id:
                 raise ContentError(
                     f"{reader.where}: field 'synonyms' {name!r} already names {names[spoken]!r}"

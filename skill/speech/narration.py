@@ -14,8 +14,9 @@ from pathlib import Path
 from string import Formatter
 from typing import Any
 
-from skill.routine.coach import Say
 from skill.routine.content import Part, Routine, read_yaml, swap_sides
+from skill.routine.says import Say
+from skill.settings import DEFAULT_LOCALE
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
 
@@ -49,7 +50,7 @@ class PromptError(KeyError):
 
 
 @cache
-def load_prompts(locale: str = "en-GB") -> Mapping[str, Any]:
+def load_prompts(locale: str = DEFAULT_LOCALE) -> Mapping[str, Any]:
     """The prompts for a locale: ``<lang>.yaml`` overlaid with ``<locale>.yaml`` if present."""
     lang = locale.split("-")[0]
     merged: dict[str, Any] = {}
@@ -73,7 +74,7 @@ def join_words(items: Iterable[str], last: str = "and") -> str:
 class Narrator:
     """Renders :class:`Say` items for one routine and locale."""
 
-    def __init__(self, routine: Routine, locale: str = "en-GB") -> None:
+    def __init__(self, routine: Routine, locale: str = DEFAULT_LOCALE) -> None:
         self.routine = routine
         self.locale = locale
         self.prompts = load_prompts(locale)

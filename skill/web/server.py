@@ -10,8 +10,9 @@ from flask import Flask
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
+from skill.settings import Settings
 from skill.web import logs
-from skill.web.webhook import WebhookConfig, create_app
+from skill.web.webhook import create_app
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def serve(host: str, port: int, workers: int, threads: int = 4, dev: bool = Fals
     if dev:
         log.warning(DEV_WARNING)
         host = "127.0.0.1" if host not in ("127.0.0.1", "localhost", "::1") else host
-    config = WebhookConfig.from_env(dev=dev)
+    config = Settings.from_env(dev=dev)
     if not config.verify and not dev:
         log.warning("YOGA_VERIFY is off: requests are not checked to come from Alexa")
     app = create_app(config)

@@ -53,6 +53,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification as x509_verification
 
+from skill.alexa.dispatch import for_other_skill
+from skill.settings import Settings
+
 __all__ = [
     "DEFAULT_FETCH_TIMEOUT",
     "DEFAULT_MAX_CHAIN_BYTES",
@@ -353,12 +356,7 @@ def verify_timestamp(envelope: Mapping[str, Any], now: datetime) -> None:
 
 def verify_application_id(envelope: Mapping[str, Any], skill_id: str | None) -> None:
     """Check the request is for ``skill_id`` (skipped when no skill id is configured)."""
-    if not skill_id:
-        return
-    app_id = _get(envelope, "context", "System", "application", "applicationId") or _get(
-        envelope, "session", "application", "applicationId"
-    )
-    if app_id != skill_id:
+    if for_other_skill(envelope, skill_id):
         raise VerificationError("application id does not match")
 
 
@@ -402,19 +400,18 @@ class RequestVerifier:
         self._clock: Clock = clock or (lambda: datetime.now(UTC))
 
     @classmethod
-    def from_env(
+    def from_settings(
         cls,
-        environ: Mapping[str, str] | None = None,
+        settings: Settings,
         *,
         fetch: Fetch | None = None,
         clock: Clock | None = None,
     ) -> RequestVerifier:
-        """Configure from ALEXA_TRUST_STORE, ALEXA_CERT_CACHE_DIR and YOGA_SKILL_ID."""
-        env = os.environ if environ is None else environ
+        """Configured by the trust store, chain cache and skill id settings."""
         return cls(
-            skill_id=env.get("YOGA_SKILL_ID") or None,
-            trust_store=env.get("ALEXA_TRUST_STORE") or None,
-            cache_dir=env.get("ALEXA_CERT_CACHE_DIR") or None,
+            skill_id=settings.skill_id,
+            trust_store=settings.trust_store,
+            cache_dir=settings.cert_cache_dir,
             fetch=fetch,
             clock=clock,
         )

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,35 +19,13 @@ from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from skill.alexa.dispatch import BadEnvelope, dispatch
-from skill.audio import AUDIO_DIR
+from skill.settings import DEFAULT_LOCALE, Settings
 from skill.web.verification import RequestVerifier, VerificationError, verify_application_id
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("skill.access")
 
-MAX_BODY_BYTES = 128 * 1024
-"""Alexa's requests are a few kilobytes; anything far larger is not from Alexa."""
 AUDIO_MAX_AGE = 7 * 24 * 3600
-
-
-@dataclass
-class WebhookConfig:
-    verify: bool = True
-    dev: bool = False
-    """Local development: also serve a page to try the skill by typing, at ``/``."""
-    skill_id: str | None = None
-    audio_dir: Path | None = AUDIO_DIR
-    max_body_bytes: int = MAX_BODY_BYTES
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, *, dev: bool = False
-    ) -> WebhookConfig:
-        env = dict(os.environ if environ is None else environ)
-        verify_flag = env.get("YOGA_VERIFY", "").strip().lower()
-        verify = not dev and verify_flag not in {"0", "false", "no", "off"}
-        return cls(verify=verify, dev=dev, skill_id=env.get("YOGA_SKILL_ID") or None, environ=env)
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -80,19 +55,19 @@ def _summary(envelope: Any) -> dict[str, Any]:
 
 
 def create_app(
-    config: WebhookConfig | None = None,
+    settings: Settings | None = None,
     *,
     skill: CustomSkill | None = None,
     verifier: RequestVerifier | None = None,
 ) -> Flask:
-    """The webhook application. ``skill`` and ``verifier`` default to the environment's."""
-    config = config or WebhookConfig.from_env()
+    """The webhook application. ``skill`` and ``verifier`` default to the settings' own."""
+    config = settings or Settings.from_env()
     if skill is None:
-        from skill.alexa.builder import skill_from_env
+        from skill.alexa.builder import skill_for
 
-        skill = skill_from_env(config.environ)
+        skill = skill_for(config)
     if config.verify and verifier is None:
-        verifier = RequestVerifier.from_env(config.environ)
+        verifier = RequestVerifier.from_settings(config)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["yoga_skill"] = skill
@@ -183,7 +158,7 @@ def _add_try_page(app: Flask, skill: CustomSkill) -> None:
     from skill.local.envelopes import Session
     from skill.local.resolver import Resolver
 
-    resolver = Resolver.for_locale("en-GB")
+    resolver = Resolver.for_locale(DEFAULT_LOCALE)
     page = (Path(__file__).parent / "static" / "try.html").read_bytes()
 
     @app.get("/")
@@ -195,7 +170,7 @@ def _add_try_page(app: Flask, skill: CustomSkill) -> None:
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or not isinstance(body.get("utterance"), str):
             return _json({"error": "send {utterance, session}"}, 400)
-        session = Session(locale="en-GB")
+        session = Session(locale=DEFAULT_LOCALE)
         saved = body.get("session")
         if isinstance(saved, dict) and isinstance(saved.get("id"), str):
             session.session_id = saved["id"]

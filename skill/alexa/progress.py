@@ -1,0 +1,122 @@
+"""The runner's progress across turns and sessions: what is kept, when, and for how long.
+
+- The state travels in the session attributes from turn to turn (:data:`STATE_KEY`).
+- It is saved to the persistence adapter only when the runner moved: "which side?" saves
+  nothing. A store that fails never stops the answer (progress is best effort).
+- Saved progress older than :data:`RESUME_WINDOW_SECONDS` keeps only the runner's settings.
+- The last answer is remembered for "repeat that" (:data:`LAST_KEY`), as a string: the SDK
+  deep-copies session attributes on every request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
+from ask_sdk_core.handler_input import HandlerInput
+
+from skill.routine.codec import decode, encode
+from skill.routine.course import Course
+from skill.routine.says import Say
+from skill.routine.state import State
+
+log = logging.getLogger(__name__)
+
+STATE_KEY = "yoga"
+LAST_KEY = "last"
+SAVED_AT_KEY = "saved_at"
+RESUME_WINDOW_SECONDS = 12 * 3600
+"""Progress older than this starts the routine afresh."""
+
+
+def session_attributes(handler_input: HandlerInput) -> dict[str, Any]:
+    """The session attributes; a throwaway dict for a request that has no session."""
+    if handler_input.request_envelope.session is None:
+        return {}
+    attributes = handler_input.attributes_manager.session_attributes
+    return attributes if isinstance(attributes, dict) else {}
+
+
+class Progress:
+    """Loads and keeps one runner's state for the handlers."""
+
+    def __init__(
+        self,
+        course: Course,
+        persistence: AbstractPersistenceAdapter | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.course = course
+        self.persistence = persistence
+        self.clock = clock
+
+    def _stores(self, handler_input: HandlerInput) -> bool:
+        return self.persistence is not None and handler_input.request_envelope.context is not None
+
+    def load(self, handler_input: HandlerInput) -> State:
+        """This session's state, else the saved progress, else a fresh start."""
+        session = session_attributes(handler_input)
+        if STATE_KEY in session:
+            return decode(self.course, session[STATE_KEY])
+        if not self._stores(handler_input):
+            return State()
+        try:
+            saved = handler_input.attributes_manager.persistent_attributes
+        except Exception:  # a broken store must not stop the runner's session
+            log.exception("could not read saved progress")
+            return State()
+        progress = saved.get(STATE_KEY) if isinstance(saved, dict) else None
+        if not isinstance(progress, dict):
+            return State()
+        saved_at = saved.get(SAVED_AT_KEY)
+        fresh = isinstance(saved_at, int | float) and not isinstance(saved_at, bool)
+        if not fresh or self.clock() - float(saved_at) > RESUME_WINDOW_SECONDS:
+            # Too old to carry on from; keep only the runner's settings (mode, breaths).
+            return decode(self.course, {**progress, "status": "idle"})
+        return decode(self.course, progress)
+
+    def keep(self, handler_input: HandlerInput, state: State, said: str | None) -> None:
+        """Put the new state in the session, remember what was said, and save if it moved."""
+        state_dict = encode(self.course, state)
+        session = session_attributes(handler_input)
+        moved = session.get(STATE_KEY) != state_dict
+        session[STATE_KEY] = state_dict
+        if said is not None:
+            session[LAST_KEY] = said
+        if moved:
+            self.save(handler_input, state_dict)
+
+    def save(self, handler_input: HandlerInput, state_dict: dict[str, Any]) -> None:
+        if not self._stores(handler_input):
+            return
+        manager = handler_input.attributes_manager
+        try:
+            manager.persistent_attributes = {STATE_KEY: state_dict, SAVED_AT_KEY: int(self.clock())}
+            manager.save_persistent_attributes()
+        except Exception:  # progress is best effort; the spoken answer must still go out
+            log.exception("could not save progress")
+
+    def save_session(self, handler_input: HandlerInput) -> None:
+        """At the session's end: save the session's state, if it had one."""
+        if STATE_KEY in session_attributes(handler_input):
+            self.save(handler_input, encode(self.course, self.load(handler_input)))
+
+
+def remembered(says: tuple[Say, ...]) -> str:
+    """What was said, as kept for "repeat that"."""
+    return json.dumps([say.to_dict() for say in says], separators=(",", ":"))
+
+
+def last_said(handler_input: HandlerInput) -> tuple[Say, ...]:
+    """The last answer kept in the session; nothing for anything tampered."""
+    raw = session_attributes(handler_input).get(LAST_KEY)
+    try:
+        items = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        return ()
+    if not isinstance(items, list):
+        return ()
+    return tuple(say for say in map(Say.from_dict, items) if say is not None)

@@ -1,0 +1,166 @@
+"""The registry of operations: which request calls which coach operation, with what.
+
+One table serves everything that needs to know the operations: the Alexa handlers dispatch
+through it, the interaction models are checked against its intents, and the audio catalogue
+runs every entry over every state to find every line the skill can say.
+
+A request's slots arrive as plain :data:`Slots` (slot name to the resolved id and the words
+heard), so this module stays free of any SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from skill.routine.coach import Coach
+from skill.routine.names import fold_words, read_number, read_ordinal
+from skill.routine.state import MAX_BREATHS, MIN_BREATHS, MODES, State, Turn
+
+Slot = tuple[str | None, str | None]
+"""A filled slot: (the resolved value id or ``None``, the words heard or ``None``)."""
+Slots = Mapping[str, Slot]
+Act = Callable[[Coach, State, Slots], Turn]
+Variants = Callable[[Coach, State], Iterable[Slots]]
+
+
+def _plain(method: Callable[[Coach, State], Turn]) -> Act:
+    return lambda coach, state, slots: method(coach, state)
+
+
+def _no_slots(coach: Coach, state: State) -> Iterable[Slots]:
+    return ({},)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One request the skill answers: the intent, how it acts, and the slot fillings worth
+    trying (every value that changes what is said) for the catalogue and the tests."""
+
+    intent: str
+    act: Act
+    variants: Variants = _no_slots
+
+
+# ---------------------------------------------------------------- reading slots
+
+
+def slot_id(slots: Slots, name: str) -> str | None:
+    """The value id of a slot, or else its words folded ("Flow" -> "flow")."""
+    ident, heard = slots.get(name, (None, None))
+    if ident:
+        return ident
+    return " ".join(fold_words(heard)) or None if heard else None
+
+
+def slot_number(slots: Slots, name: str) -> int | None:
+    """A number slot, whether the client sent "8" or "eight"."""
+    ident, heard = slots.get(name, (None, None))
+    for text in (ident, heard):
+        if text:
+            number = read_number(text)
+            if number is None:
+                number = read_ordinal(text)
+            if number is not None:
+                return number
+    return None
+
+
+def _step_number(slots: Slots) -> int | None:
+    number = slot_number(slots, "step_number")
+    return number if number is not None else slot_number(slots, "step_ordinal")
+
+
+def _pose(coach: Coach, slots: Slots) -> str | None:
+    ident, heard = slots.get("pose", (None, None))
+    return ident or (coach.find_part_id(heard) if heard else None)
+
+
+def _side(slots: Slots) -> str | None:
+    side = slot_id(slots, "side")
+    return side.split()[0] if side else None
+
+
+# ---------------------------------------------------------------- variants
+
+
+def _steps(coach: Coach, state: State) -> Iterable[Slots]:
+    yield {}
+    steps = len(coach.current_part(state).steps) if state.started else 0
+    for number in range(steps + 2):
+        yield {"step_number": (None, str(number))}
+
+
+def _modes(coach: Coach, state: State) -> Iterable[Slots]:
+    yield {}
+    for mode in MODES:
+        yield {"mode": (mode, mode)}
+
+
+def _poses(coach: Coach, state: State) -> Iterable[Slots]:
+    yield {"pose": (None, "headstand")}
+    for pose in coach.routine.poses:
+        for part in (pose, *pose.variations):
+            yield {"pose": (part.id, part.name)}
+
+
+def _sides(coach: Coach, state: State) -> Iterable[Slots]:
+    yield {}
+    for side in ("right", "left"):
+        yield {"side": (side, side)}
+
+
+def _breaths(coach: Coach, state: State) -> Iterable[Slots]:
+    yield {}
+    for breaths in (MIN_BREATHS - 1, *range(MIN_BREATHS, MAX_BREATHS + 1), MAX_BREATHS + 1):
+        yield {"breaths": (None, str(breaths))}
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("StartRoutineIntent", _plain(lambda c, s: c.start(s))),
+    Operation("AMAZON.NextIntent", _plain(Coach.next)),
+    Operation("AMAZON.PreviousIntent", _plain(Coach.previous)),
+    Operation("AMAZON.StartOverIntent", _plain(Coach.start_over)),
+    Operation("AMAZON.PauseIntent", _plain(Coach.pause)),
+    Operation("AMAZON.ResumeIntent", _plain(Coach.resume)),
+    Operation("AMAZON.YesIntent", _plain(Coach.yes)),
+    Operation("AMAZON.NoIntent", _plain(Coach.no)),
+    Operation("AMAZON.HelpIntent", _plain(Coach.help)),
+    Operation("AMAZON.StopIntent", _plain(Coach.stop)),
+    Operation("AMAZON.CancelIntent", _plain(Coach.stop)),
+    Operation("AMAZON.NavigateHomeIntent", _plain(Coach.stop)),
+    Operation("AMAZON.FallbackIntent", _plain(Coach.fallback)),
+    Operation("RepeatPoseIntent", _plain(Coach.repeat_pose)),
+    Operation("SkipPoseIntent", _plain(Coach.skip_pose)),
+    Operation("TopTipIntent", _plain(Coach.tip)),
+    Operation("TargetAreasIntent", _plain(Coach.targets)),
+    Operation("WhichSideIntent", _plain(Coach.which_side)),
+    Operation("WhereAmIIntent", _plain(Coach.where_am_i)),
+    Operation("RepeatStepIntent", lambda c, s, x: c.repeat_step(s, _step_number(x)), _steps),
+    Operation("SetModeIntent", lambda c, s, x: c.set_mode(s, slot_id(x, "mode")), _modes),
+    Operation("GoToPoseIntent", lambda c, s, x: c.go_to(s, _pose(c, x)), _poses),
+    Operation("SwitchSideIntent", lambda c, s, x: c.switch_side(s, _side(x)), _sides),
+    Operation(
+        "SetHoldLengthIntent",
+        lambda c, s, x: c.set_breaths(s, slot_number(x, "breaths")),
+        _breaths,
+    ),
+)
+BY_INTENT: Mapping[str, Operation] = {op.intent: op for op in OPERATIONS}
+
+LAUNCH = Operation("LaunchRequest", _plain(Coach.launch))
+"""Opening the skill: not an intent, but an operation like the others."""
+
+REPEAT_INTENT = "AMAZON.RepeatIntent"
+"""Says the last answer again: the one intent answered from memory, not by an operation."""
+
+HANDLED_INTENTS: frozenset[str] = frozenset(BY_INTENT) | {REPEAT_INTENT}
+"""Every intent the skill handles; the interaction models must declare exactly these."""
+
+
+def all_turns(coach: Coach, states: Iterable[State]) -> Iterable[Turn]:
+    """Every operation with each of its variants, over the given states."""
+    for state in states:
+        for operation in (LAUNCH, *OPERATIONS):
+            for slots in operation.variants(coach, state):
+                yield operation.act(coach, state, slots)

@@ -1,0 +1,110 @@
+"""Where a runner is in the routine, and what one operation gives back.
+
+A routine is walked as a flat list of *segments*: one part (a pose or one of its variations) on
+one side. :class:`State` names a segment by its index in that list; :class:`Turn` is an
+operation's result: the new state and what to say, as :class:`~skill.routine.says.Say` keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from skill.routine.says import Say
+
+DEFAULT_BREATHS = 5
+MIN_BREATHS, MAX_BREATHS = 1, 15
+RELAX_SECONDS_PER_BREATH = 12
+"""The closing relaxation rests in silence, a slow breath's length for each breath of a hold."""
+FLOW_SEGMENTS_PER_TURN = 4
+"""Flow mode threads this many segments into one response before asking to carry on."""
+
+Mode = Literal["hold", "flow"]
+Status = Literal["idle", "active", "paused", "finished"]
+MODES: tuple[Mode, ...] = ("hold", "flow")
+
+
+class Question(StrEnum):
+    """A question the skill asked and is waiting to have answered."""
+
+    RESUME = "resume"
+    """Carry on where you were?"""
+    OFFER = "offer"
+    """Try this variation? (the variation is the question's subject)"""
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The question in the air, and what it is about."""
+
+    question: Question
+    subject: str | None = None
+
+    def encode(self) -> str:
+        """As kept in the session: ``resume`` or ``offer:<variation id>``."""
+        return self.question.value if self.subject is None else f"{self.question}:{self.subject}"
+
+    @classmethod
+    def decode(cls, raw: object, variations: frozenset[str]) -> Pending | None:
+        """The question kept in the session; ``None`` for anything stale or tampered."""
+        if not isinstance(raw, str):
+            return None
+        name, _, subject = raw.partition(":")
+        if name == Question.RESUME and not subject:
+            return RESUME
+        if name == Question.OFFER and subject in variations:
+            return offer(subject)
+        return None
+
+
+RESUME = Pending(Question.RESUME)
+
+
+def offer(variation: str) -> Pending:
+    return Pending(Question.OFFER, variation)
+
+
+@dataclass(frozen=True)
+class Segment:
+    pose: int
+    variation: int | None
+    side: int
+
+
+@dataclass(frozen=True)
+class State:
+    segment: int = 0
+    step: int = 0
+    mode: Mode = "hold"
+    breaths: int = DEFAULT_BREATHS
+    status: Status = "idle"
+    heard: bool = False
+    """Whether the runner has heard the current segment through to its hold."""
+    pending: Pending | None = None
+    accepted: tuple[str, ...] = ()
+    declined: tuple[str, ...] = ()
+
+    @property
+    def started(self) -> bool:
+        """Whether a routine is under way (not before the start, nor after the end)."""
+        return self.status in ("active", "paused")
+
+    @property
+    def offered(self) -> str | None:
+        """The variation on offer, waiting for yes or no."""
+        if self.pending is not None and self.pending.question is Question.OFFER:
+            return self.pending.subject
+        return None
+
+    @property
+    def resume_offered(self) -> bool:
+        return self.pending == RESUME
+
+
+@dataclass(frozen=True)
+class Turn:
+    state: State
+    says: tuple[Say, ...]
+    reprompt: tuple[Say, ...] = ()
+    end_session: bool = False
