@@ -112,7 +112,7 @@ def cmd_render_audio(args: argparse.Namespace) -> int:
 
 def cmd_play(args: argparse.Namespace) -> int:
     with _audio_tools("play"):
-        from skill.audio import player
+        from skill.audio.player import export, playback, timeline
     from skill.routine.coach import Coach
     from skill.routine.content import load_routine
     from skill.routine.state import MAX_BREATHS, MIN_BREATHS
@@ -121,45 +121,45 @@ def cmd_play(args: argparse.Namespace) -> int:
         raise CliError(
             f"--breaths must be between {MIN_BREATHS} and {MAX_BREATHS}, not {args.breaths}"
         )
-    export = Path(args.export) if args.export else None
-    if export is not None and (export.is_dir() or not export.parent.is_dir()):
-        raise CliError(f"cannot write {export}: {export.parent} is not a directory")
+    export_to = Path(args.export) if args.export else None
+    if export_to is not None and (export_to.is_dir() or not export_to.parent.is_dir()):
+        raise CliError(f"cannot write {export_to}: {export_to.parent} is not a directory")
     routine = load_routine()
     coach = Coach(routine)
     try:
-        start_at = player.resolve_part(coach, args.start_at) if args.start_at else None
-        clips = player.load_clips(Path(args.audio_dir))
+        start_at = timeline.resolve_part(coach, args.start_at) if args.start_at else None
+        clips = timeline.load_clips(Path(args.audio_dir))
 
-        def timeline_for(mode: str) -> player.Timeline:
-            session = player.Session(mode, args.breaths, start_at, not args.no_variations)
-            return player.build_timeline(routine, clips, session)
+        def timeline_for(mode: str) -> timeline.Timeline:
+            session = timeline.Session(mode, args.breaths, start_at, not args.no_variations)
+            return timeline.build_timeline(routine, clips, session)
 
-        timeline = timeline_for(args.mode)
-        missing = player.missing_files(timeline)
+        chosen = timeline_for(args.mode)
+        missing = timeline.missing_files(chosen)
         if missing:
             raise CliError(
                 f"clip file {missing[0]} is missing ({len(missing)} in all); "
                 "run yoga-skill render-audio"
             )
         if args.dry_run:
-            for line in player.format_timeline(timeline):
+            for line in timeline.format_timeline(chosen):
                 print(line)
             return 0
-        if export is not None:
-            result = player.export_mp3(timeline, export, _export_progress(sys.stderr))
+        if export_to is not None:
+            result = export.export_mp3(chosen, export_to, _export_progress(sys.stderr))
             print(
-                f"wrote {result.path}: {player.clock(result.duration)} "
+                f"wrote {result.path}: {timeline.clock(result.duration)} "
                 f"({result.duration:.1f} s), {result.bytes / 1e6:.1f} MB"
             )
             return 0
-        timelines = {args.mode: timeline}
+        timelines = {args.mode: chosen}
         other = "flow" if args.mode == "hold" else "hold"
-        with contextlib.suppress(player.PlayerError):  # then f and h do nothing
+        with contextlib.suppress(timeline.PlayerError):  # then f and h do nothing
             other_timeline = timeline_for(other)
-            if not player.missing_files(other_timeline):
+            if not timeline.missing_files(other_timeline):
                 timelines[other] = other_timeline
-        player.play(timelines, args.mode, coach=coach)
-    except player.PlayerError as exc:
+        playback.play(timelines, args.mode, coach=coach)
+    except timeline.PlayerError as exc:
         raise CliError(str(exc)) from None
     return 0
 

@@ -16,8 +16,8 @@ from skill.alexa.handlers import build_skill
 from skill.audio import AUDIO_DIR
 from skill.audio.catalogue import LIVE_PREFIXES, catalogue
 from skill.audio.clips import AudioConfigError, clip_lookup
+from skill.audio.manifest import load_manifest
 from skill.audio.mp3check import check_clip
-from skill.audio.render import load_manifest
 from skill.local.envelopes import Session, slot
 from skill.routine.coach import Coach
 from skill.routine.state import State

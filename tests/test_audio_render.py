@@ -13,6 +13,7 @@ import pytest
 
 from skill.audio import mp3check
 from skill.audio.engines import EngineUnavailable, PiperEngine
+from skill.audio.manifest import load_manifest
 from skill.audio.mp3check import check_clip, read_info
 from skill.audio.processing import TARGET_LUFS, Pcm, decode_mp3, loudness
 from skill.audio.render import (
@@ -20,7 +21,6 @@ from skill.audio.render import (
     RenderError,
     TextProgress,
     clip_hash,
-    load_manifest,
     render,
 )
 

@@ -16,22 +16,26 @@ import numpy as np
 import pytest
 from conftest import ROUTINE
 
-from skill.audio import AUDIO_DIR, player
+from skill.audio import AUDIO_DIR
 from skill.audio.catalogue import catalogue
-from skill.audio.player import (
+from skill.audio.player import export, playback
+from skill.audio.player import timeline as tl_module
+from skill.audio.player.playback import (
     BACK_GRACE_S,
     NO_DEVICE,
-    Clip,
     NoAudioDevice,
-    PlayerError,
     PlayerState,
-    Session,
-    Timeline,
     advance,
-    build_timeline,
-    expected_hold_pause,
     handle_key,
     status_line,
+)
+from skill.audio.player.timeline import (
+    Clip,
+    PlayerError,
+    Session,
+    Timeline,
+    build_timeline,
+    expected_hold_pause,
 )
 from skill.audio.processing import Pcm
 from skill.audio.render import render, write_manifest
@@ -115,7 +119,7 @@ def test_a_session_runs_welcome_every_pose_both_sides_in_order_then_closing(clip
 def test_nothing_asks_the_runner_to_speak(clips):
     for mode in ("hold", "flow"):
         ids = [c.clip_id for c in timeline(clips, mode=mode).cues]
-        assert not [i for i in ids if i.split(".")[0] in player.UNHEARD], ids
+        assert not [i for i in ids if i.split(".")[0] in tl_module.UNHEARD], ids
         assert not [i for i in ids if "reprompt" in i]
 
 
@@ -159,7 +163,7 @@ def test_more_breaths_make_a_longer_session_and_flow_is_shorter_than_hold(clips)
 
 @pytest.mark.parametrize("words", ["pigeon", "sleeping pigeon", "Pigeon pose"])
 def test_from_starts_at_that_pose_without_the_welcome(clips, words):
-    tl = timeline(clips, start_at=player.resolve_part(COACH, words))
+    tl = timeline(clips, start_at=tl_module.resolve_part(COACH, words))
     assert tl.cues[0].clip_id.startswith("intro.pigeon--")
     assert segment_ids(tl)[0] == ("pigeon", "right")
     assert [s for s, _ in segment_ids(tl)] == ["pigeon", "pigeon", "reclined_pigeon"] * 1 + [
@@ -176,7 +180,7 @@ def test_from_a_variation_includes_it_even_without_variations(clips):
 
 def test_an_unknown_pose_lists_the_ids():
     with pytest.raises(PlayerError) as caught:
-        player.resolve_part(COACH, "headstand")
+        tl_module.resolve_part(COACH, "headstand")
     message = str(caught.value)
     assert "\n" not in message and "'headstand'" in message
     assert all(i in message for i in [*POSE_IDS, *VARIATIONS])
@@ -322,7 +326,7 @@ def test_the_status_line_shows_pose_side_step_and_time_left(state):
     step2 = next(at for at, label in cue.marks if label == "step 2")
     line = status_line(replace(state, position=cue.start + step2 + 0.1))
     assert line.startswith("High lunge, right side | step 2 | hold mode | ")
-    assert line.endswith(f"{player.clock(tl.total - cue.start - step2 - 0.1)} left")
+    assert line.endswith(f"{tl_module.clock(tl.total - cue.start - step2 - 0.1)} left")
     hold = next(c for c in tl.cues if c.doing == "hold")
     assert "breath 3 of 5" in status_line(replace(state, position=hold.start + hold.marks[3][0]))
     done = advance(state, tl.total + 5)
@@ -373,7 +377,8 @@ def test_dry_run_prints_every_pose_and_a_total(fake_dir, clips, capsys, mode):
     assert "High lunge, right side" in out and "High lunge, left side" in out
     assert lines[0].lstrip().startswith("0:00  (") and '"Welcome to post run yoga' in lines[0]
     assert (
-        lines[-1] == f"total {player.clock(tl.total)}: {mode} mode, 5 breaths, {len(tl.cues)} clips"
+        lines[-1]
+        == f"total {tl_module.clock(tl.total)}: {mode} mode, 5 breaths, {len(tl.cues)} clips"
     )
     assert all(len(line) < 160 for line in lines)
     if mode == "hold":
@@ -458,12 +463,12 @@ def test_export_writes_one_mp3_as_long_as_the_timeline(tone_dir, tmp_path, capsy
     assert main([*args, "--export", str(out_file)]) == 0
     out, err = capsys.readouterr()
     tl = build_timeline(
-        ROUTINE, player.load_clips(tone_dir), Session(breaths=2, start_at="relaxation")
+        ROUTINE, tl_module.load_clips(tone_dir), Session(breaths=2, start_at="relaxation")
     )
     info = mutagen.mp3.MP3(out_file).info
     assert info.length == pytest.approx(tl.total, abs=0.5)
     assert info.channels == 1 and info.sample_rate == 22050 and info.bitrate == 48000
-    assert out.startswith(f"wrote {out_file}: {player.clock(info.length)} (")
+    assert out.startswith(f"wrote {out_file}: {tl_module.clock(info.length)} (")
     assert out.rstrip().endswith(f"{out_file.stat().st_size / 1e6:.1f} MB")
     assert "decoding" in err and "encoding" in err
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
@@ -471,12 +476,12 @@ def test_export_writes_one_mp3_as_long_as_the_timeline(tone_dir, tmp_path, capsy
 
 def test_export_places_each_clip_at_its_start(tone_dir, tmp_path):
     tl = build_timeline(
-        ROUTINE, player.load_clips(tone_dir), Session(breaths=1, start_at="relaxation")
+        ROUTINE, tl_module.load_clips(tone_dir), Session(breaths=1, start_at="relaxation")
     )
-    result = player.export_mp3(tl, tmp_path / "s.mp3")
+    result = export.export_mp3(tl, tmp_path / "s.mp3")
     assert result.duration == pytest.approx(tl.total, abs=0.05)
-    samples, rate = player.decode_files(tl.files())
-    whole = player.mix(tl, samples, rate, 0, round(tl.total * rate))
+    samples, rate = export.decode_files(tl.files())
+    whole = export.mix(tl, samples, rate, 0, round(tl.total * rate))
     relax = next(c for c in tl.cues if c.clip_id == "relax_start")
     quiet = whole[round((relax.start + relax.duration + 0.2) * rate) : round(relax.end * rate)]
     assert relax.pause == RELAX_SECONDS_PER_BREATH and not quiet.any()
@@ -484,7 +489,7 @@ def test_export_places_each_clip_at_its_start(tone_dir, tmp_path):
     assert np.array_equal(whole[: len(first)], first)
     # any stretch mixed on its own is the same as that stretch of the whole
     start = round(relax.start * rate) - 1000
-    assert np.array_equal(player.mix(tl, samples, rate, start, 5000), whole[start : start + 5000])
+    assert np.array_equal(export.mix(tl, samples, rate, start, 5000), whole[start : start + 5000])
 
 
 def test_export_from_the_committed_clips(tmp_path, capsys):
@@ -492,7 +497,7 @@ def test_export_from_the_committed_clips(tmp_path, capsys):
     assert main(["play", "--from", "relaxation", "--breaths", "1", "--export", str(out_file)]) == 0
     capsys.readouterr()
     tl = build_timeline(
-        ROUTINE, player.load_clips(AUDIO_DIR), Session(breaths=1, start_at="relaxation")
+        ROUTINE, tl_module.load_clips(AUDIO_DIR), Session(breaths=1, start_at="relaxation")
     )
     assert mutagen.mp3.MP3(out_file).info.length == pytest.approx(tl.total, abs=0.5)
 
@@ -546,7 +551,7 @@ class ScriptedKeys:
 
 
 def test_play_feeds_the_device_and_follows_the_keys(tone_dir):
-    clips = player.load_clips(tone_dir)
+    clips = tl_module.load_clips(tone_dir)
     timelines = {"hold": build_timeline(ROUTINE, clips, Session(start_at="relaxation"))}
     devices: list[FakeDevice] = []
 
@@ -556,9 +561,11 @@ def test_play_feeds_the_device_and_follows_the_keys(tone_dir):
 
     keys = ScriptedKeys([" ", "", "", " ", "", "q"])
     out = io.StringIO()
-    final = player.play(timelines, "hold", device_factory=factory, keys=keys, out=out, coach=COACH)
+    final = playback.play(
+        timelines, "hold", device_factory=factory, keys=keys, out=out, coach=COACH
+    )
     assert out.getvalue() == (
-        f"{player.KEYS_HELP}\n"
+        f"{playback.KEYS_HELP}\n"
         "to carry on from here later: yoga-skill play --mode hold --from relaxation\n"
     )
     (device,) = devices
@@ -571,7 +578,7 @@ def test_play_feeds_the_device_and_follows_the_keys(tone_dir):
 
 
 def test_play_to_the_end_with_no_keys(tone_dir, capsys):
-    clips = player.load_clips(tone_dir)
+    clips = tl_module.load_clips(tone_dir)
     short = build_timeline(ROUTINE, clips, Session(start_at="relaxation", breaths=1))
     tl = Timeline(short.mode, short.breaths, short.cues[-2:])  # the closing, a few seconds
     tl = Timeline(
@@ -583,11 +590,11 @@ def test_play_to_the_end_with_no_keys(tone_dir, capsys):
         devices.append(FakeDevice(rate))
         return devices[-1]
 
-    final = player.play({"hold": tl}, "hold", device_factory=factory, keys=ScriptedKeys([]))
+    final = playback.play({"hold": tl}, "hold", device_factory=factory, keys=ScriptedKeys([]))
     assert final.finished and not final.quit
     played = np.concatenate(devices[0].chunks)
     assert len(played) >= round(tl.total * 22050)
-    assert player.KEYS_HELP in capsys.readouterr().out
+    assert playback.KEYS_HELP in capsys.readouterr().out
 
 
 def test_with_no_audio_device_play_says_so_in_one_line_and_exits_2(fake_dir, monkeypatch, capsys):
@@ -597,8 +604,8 @@ def test_with_no_audio_device_play_says_so_in_one_line_and_exits_2(fake_dir, mon
         opened.append(rate)
         raise NoAudioDevice(NO_DEVICE)
 
-    monkeypatch.setattr(player, "open_device", no_device)
-    monkeypatch.setattr(player, "_read_clip", lambda path: Pcm(np.zeros(1, np.int16), 22050))
+    monkeypatch.setattr(playback, "open_device", no_device)
+    monkeypatch.setattr(playback, "read_clip", lambda path: Pcm(np.zeros(1, np.int16), 22050))
     assert main(["play", "--audio-dir", str(fake_dir)]) == 2
     out, err = capsys.readouterr()
     assert opened == [22050]
@@ -653,20 +660,20 @@ class FakeMiniaudio:
 def test_open_device_finds_no_device(monkeypatch, fake):
     monkeypatch.setitem(__import__("sys").modules, "miniaudio", fake)
     with pytest.raises(NoAudioDevice, match=r"^no audio output device found; try --dry-run"):
-        player.open_device(22050)
+        playback.open_device(22050)
     assert len(fake.closed) == (1 if fake.backend == "Null" else 0)
 
 
 def test_open_device_opens_a_real_one_mono_16_bit(monkeypatch):
     fake = FakeMiniaudio(playbacks=["Discard all samples", "pulse"])
     monkeypatch.setitem(__import__("sys").modules, "miniaudio", fake)
-    device = player.open_device(24000)
+    device = playback.open_device(24000)
     assert device.kwargs["nchannels"] == 1 and device.kwargs["sample_rate"] == 24000
 
 
 def test_open_device_on_this_machine(capfd):
     try:
-        device = player.open_device(22050)
+        device = playback.open_device(22050)
     except NoAudioDevice as exc:
         assert str(exc) == NO_DEVICE
         assert capfd.readouterr().err == ""  # ALSA's complaints are kept off the terminal
@@ -682,7 +689,7 @@ def test_terminal_keys_cbreak_and_restore_even_on_ctrl_c():
     try:
         with open(slave, closefd=False) as stream:
             before = termios.tcgetattr(slave)
-            keys = player.TerminalKeys(stream)
+            keys = playback.TerminalKeys(stream)
             with pytest.raises(KeyboardInterrupt), keys:
                 assert not termios.tcgetattr(slave)[3] & termios.ICANON
                 os.write(master, b"n")
@@ -696,5 +703,5 @@ def test_terminal_keys_cbreak_and_restore_even_on_ctrl_c():
 
 
 def test_terminal_keys_without_a_terminal_wait_and_give_nothing(tmp_path):
-    with open(tmp_path / "in.txt", "w+") as stream, player.TerminalKeys(stream) as keys:
+    with open(tmp_path / "in.txt", "w+") as stream, playback.TerminalKeys(stream) as keys:
         assert keys.read(0.01) == ""

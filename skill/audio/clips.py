@@ -5,16 +5,13 @@ Reads only ``audio/manifest.json`` (no audio libraries), so it runs on Lambda to
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, urlsplit
 
-from skill.audio import AUDIO_DIR
+from skill.audio.manifest import ManifestError, read_manifest
+from skill.resources import AUDIO_DIR
 from skill.speech.narration import Block, block_id
 from skill.speech.ssml import ClipLookup
-
-MANIFEST = "manifest.json"
 
 
 class AudioConfigError(ValueError):
@@ -30,17 +27,19 @@ def clip_lookup(base_url: str, audio_dir: Path = AUDIO_DIR) -> ClipLookup:
     parts = urlsplit(base_url)
     if parts.scheme != "https" or not parts.netloc:
         raise AudioConfigError(f"YOGA_AUDIO_BASE_URL must be an https:// URL, not {base_url!r}")
-    manifest_path = Path(audio_dir) / MANIFEST
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        entries: list[dict[str, Any]] = manifest["clips"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise AudioConfigError(f"cannot read the clip manifest {manifest_path}: {exc}") from None
-    base = base_url.rstrip("/")
-    clips = {
-        entry["id"]: (entry["text"], f"{base}/{quote(entry['file'])}", float(entry["duration"]))
-        for entry in entries
-    }
+        entries = read_manifest(audio_dir)
+        base = base_url.rstrip("/")
+        clips = {
+            clip_id: (str(e["text"]), f"{base}/{quote(str(e['file']))}", float(e["duration"]))
+            for clip_id, e in entries.items()
+        }
+    except (ManifestError, KeyError, TypeError, ValueError) as exc:
+        raise AudioConfigError(
+            str(exc)
+            if isinstance(exc, ManifestError)
+            else f"the clip manifest has a broken entry: {exc!r}"
+        ) from None
 
     def lookup(block: Block) -> tuple[str, float] | None:
         found = clips.get(block_id(block))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import sys
 import threading
 import time
@@ -22,13 +21,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .engines import Engine, EngineUnavailable
+from .manifest import CLIP_ID, CLIPS_DIR, MANIFEST_NAME, MANIFEST_VERSION, load_manifest
 from .mp3check import check_info, read_info
 from .processing import Pcm, make_clip, make_joined_clip, process, processing_settings
-
-MANIFEST_VERSION = 1
-MANIFEST_NAME = "manifest.json"
-CLIPS_DIR = "clips"
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 ProgressCallback = Callable[[int, int, str], None]
 """Called as ``progress(done, total, clip_id)`` after each clip is rendered."""
@@ -98,25 +93,6 @@ def manifest_format() -> dict[str, Any]:
     }
 
 
-def load_manifest(audio_dir: Path) -> dict[str, dict[str, Any]]:
-    """The manifest's clips by id; empty if there is none (or it is unreadable)."""
-    path = Path(audio_dir) / MANIFEST_NAME
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
-        return {}
-    clips = data.get("clips")
-    if not isinstance(clips, list):
-        return {}
-    return {
-        c["id"]: c
-        for c in clips
-        if isinstance(c, dict) and isinstance(c.get("id"), str) and _ID.match(c["id"])
-    }
-
-
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
@@ -149,7 +125,7 @@ def write_manifest(audio_dir: Path, entries: dict[str, dict[str, Any]]) -> Path:
 def _validate(specs: Sequence[ClipSpec]) -> None:
     seen: set[str] = set()
     for spec in specs:
-        if not _ID.match(spec.id) or spec.id in (".", ".."):
+        if not CLIP_ID.match(spec.id) or spec.id in (".", ".."):
             raise ValueError(f"clip id {spec.id!r} is not filename-safe (use A-Z a-z 0-9 . _ -)")
         if spec.id.lower() in seen:  # case-insensitive file systems would merge them
             raise ValueError(f"duplicate clip id {spec.id!r}")
@@ -396,7 +372,6 @@ __all__ = [
     "RenderReport",
     "TextProgress",
     "clip_hash",
-    "load_manifest",
     "render",
     "write_manifest",
 ]
