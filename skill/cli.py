@@ -115,7 +115,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         from skill.audio.player import export, playback, timeline
     from skill.routine.coach import Coach
     from skill.routine.content import load_routine
-    from skill.routine.state import MAX_BREATHS, MIN_BREATHS
+    from skill.routine.state import MAX_BREATHS, MIN_BREATHS, Mode
 
     if not MIN_BREATHS <= args.breaths <= MAX_BREATHS:
         raise CliError(
@@ -130,7 +130,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         start_at = timeline.resolve_part(coach, args.start_at) if args.start_at else None
         clips = timeline.load_clips(Path(args.audio_dir))
 
-        def timeline_for(mode: str) -> timeline.Timeline:
+        def timeline_for(mode: Mode) -> timeline.Timeline:
             session = timeline.Session(mode, args.breaths, start_at, not args.no_variations)
             return timeline.build_timeline(routine, clips, session)
 
@@ -153,7 +153,7 @@ def cmd_play(args: argparse.Namespace) -> int:
             )
             return 0
         timelines = {args.mode: chosen}
-        other = "flow" if args.mode == "hold" else "hold"
+        other: Mode = "flow" if args.mode == "hold" else "hold"
         with contextlib.suppress(timeline.PlayerError):  # then f and h do nothing
             other_timeline = timeline_for(other)
             if not timeline.missing_files(other_timeline):

@@ -20,6 +20,7 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
+from alexa_limits import MAX_RESPONSE_BYTES, MAX_SPEECH_CHARS, check_ssml
 from ask_sdk_core.skill import CustomSkill
 from moto_server import AWS_VARS_TO_CLEAR, aws_test_env, running_moto_server
 
@@ -28,7 +29,7 @@ from skill.alexa.handlers import build_skill
 from skill.local.envelopes import Session
 from skill.routine.content import DEFAULT_ROUTINE, Routine, load_routine
 from skill.speech.narration import PROMPTS_DIR
-from skill.speech.ssml import MAX_RESPONSE_BYTES, MAX_SPEECH_CHARS, check_ssml, plain_text
+from skill.speech.ssml import plain_text
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from alexa_limits import check_clip, check_ssml
 from conftest import ROUTINE, send
 
 from skill.alexa.dispatch import dispatch
@@ -17,13 +18,12 @@ from skill.audio import AUDIO_DIR
 from skill.audio.catalogue import LIVE_PREFIXES, catalogue
 from skill.audio.clips import AudioConfigError, clip_lookup
 from skill.audio.manifest import load_manifest
-from skill.audio.mp3check import check_clip
 from skill.local.envelopes import Session, slot
 from skill.routine.coach import Coach
 from skill.routine.state import State
 from skill.settings import Settings
 from skill.speech.narration import Narrator, block_id
-from skill.speech.ssml import MAX_AUDIO_SECONDS, MAX_AUDIO_TAGS, check_ssml
+from skill.speech.ssml import MAX_AUDIO_SECONDS, MAX_AUDIO_TAGS
 from skill.web.webhook import create_app
 
 SPECS = catalogue(ROUTINE)
@@ -131,7 +131,9 @@ def test_committed_clips_are_alexa_ready_and_true_to_the_manifest() -> None:
         assert entry["engine"] in ("gtts", "piper")
         assert len(entry["hash"]) == 64
         total += entry["bytes"]
-    assert total < 25_000_000
+    # Budget: the quick and focused sessions' plain introductions, brief instructions and the
+    # new answers took the set from 338 clips (20.8 MB) to about 480 (29.5 MB).
+    assert total < 32_000_000
     files = {p.name for p in (AUDIO_DIR / "clips").iterdir()}
     assert files == {Path(e["file"]).name for e in MANIFEST.values()}
 

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from alexa_limits import check_clip
 
 from skill.audio import mp3check
 from skill.audio.engines import EngineUnavailable, PiperEngine
 from skill.audio.manifest import load_manifest
-from skill.audio.mp3check import check_clip, read_info
+from skill.audio.mp3check import read_info
 from skill.audio.processing import TARGET_LUFS, Pcm, decode_mp3, loudness
 from skill.audio.render import (
     ClipSpec,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import FIXTURES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,13 +22,12 @@ from skill.routine.content import (
     Part,
     Pose,
     Routine,
-    load_routine,
     load_routine_file,
     parse_routine,
     swap_sides,
 )
 
-SEED = Path(__file__).resolve().parent / "fixtures/seed/post-run-yoga.txt"
+SEED = FIXTURES / "seed" / "post-run-yoga.txt"
 
 POSE_IDS = [
     "forward_fold",
@@ -78,6 +78,8 @@ FIRST_SIDES = {
 # to one space.
 SPOKEN_SPELLING = {
     "apposed": "opposed",
+    "decompresses spine": "spine decompression",
+    "switch it up on the right side": "switch it up on the other side",
     "switching slides": "switching sides",
     "gives this a go": "give this a go",
     "sits reach": "sit bones reach",
@@ -165,11 +167,6 @@ def seed_parts(seed_text: str) -> list[SeedPart]:
 
 
 @pytest.fixture(scope="module")
-def routine() -> Routine:
-    return load_routine()
-
-
-@pytest.fixture(scope="module")
 def raw() -> dict[str, Any]:
     data = yaml.safe_load(DEFAULT_ROUTINE.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
@@ -191,8 +188,10 @@ def spoken_texts(routine: Routine) -> Iterator[tuple[str, str]]:
             yield f"{part.id}.target_areas", area
         for i, step in enumerate(part.steps, 1):
             yield f"{part.id}.steps[{i}]", step.text
-            if step.last_side is not None:
-                yield f"{part.id}.steps[{i}].last_side", step.last_side
+        if part.switch is not None:
+            yield f"{part.id}.switch", part.switch.text
+            if part.switch.last_side is not None:
+                yield f"{part.id}.switch.last_side", part.switch.last_side
         for i, cue in enumerate(part.flow, 1):
             yield f"{part.id}.flow[{i}]", cue
         for key in ("tip", "intro", "offer"):
@@ -213,15 +212,28 @@ def test_routine_loads_with_poses_in_seed_order(routine: Routine) -> None:
     assert load_routine_file(DEFAULT_ROUTINE) == routine
 
 
+def said_steps(part: Part, seed_steps: int) -> list[str]:
+    """A part's steps as the seed numbers them. The cue to switch sides, said after the hold,
+    is the seed's last step (advanced high lunge) or the end of its last step (warrior two)."""
+    texts = [step.text for step in part.steps]
+    if part.switch is not None:
+        if seed_steps == len(texts) + 1:
+            texts.append(part.switch.text)
+        else:
+            texts[-1] = f"{texts[-1]} {part.switch.text}"
+    return texts
+
+
 def test_every_seed_step_is_spoken(routine: Routine, seed_parts: list[SeedPart]) -> None:
     missing = []
     for (_, part), seed in zip(all_parts(routine), seed_parts, strict=True):
-        assert len(part.steps) == len(seed.steps), (
-            f"{part.id}: {len(part.steps)} steps, the seed has {len(seed.steps)}"
+        texts = said_steps(part, len(seed.steps))
+        assert len(texts) == len(seed.steps), (
+            f"{part.id}: {len(texts)} steps, the seed has {len(seed.steps)}"
         )
-        for i, (step, seed_step) in enumerate(zip(part.steps, seed.steps, strict=True), 1):
-            if spoken(seed_step) not in fold(step.text):
-                missing.append(f"{part.id} step {i}: seed says {seed_step!r}, yaml {step.text!r}")
+        for i, (text, seed_step) in enumerate(zip(texts, seed.steps, strict=True), 1):
+            if spoken(seed_step) not in fold(text):
+                missing.append(f"{part.id} step {i}: seed says {seed_step!r}, yaml {text!r}")
     assert not missing, "\n".join(missing)
 
 
@@ -283,21 +295,24 @@ def test_two_sided_parts_and_their_first_side(routine: Routine, raw: dict[str, A
             assert raw_part.get("first_side") in SIDES, raw_part["id"]
 
 
-def test_switch_steps_have_a_last_side_without_switch(routine: Routine) -> None:
+def test_only_the_switch_cue_says_to_switch(routine: Routine) -> None:
+    """Steps are said before the hold, so none of them may tell the runner to change sides;
+    that is the switch cue's job, said after the hold, and never on the last side."""
     for _, part in all_parts(routine):
         for i, step in enumerate(part.steps, 1):
-            if "switch" not in step.text.lower():
-                continue
-            assert part.two_sided, f"{part.id} step {i}: one-sided part says switch"
-            assert step.last_side, f"{part.id} step {i}: says switch but has no last_side"
-            assert "switch" not in step.last_side.lower(), f"{part.id} step {i}"
-            assert step.for_side(last=True) == step.last_side
-            assert step.for_side(last=False) == step.text
+            assert "switch" not in step.text.lower(), f"{part.id} step {i}: {step.text!r}"
         for cue in part.flow:
             assert "switch" not in cue.lower(), f"{part.id} flow cue {cue!r}"
-    warrior = routine.pose("warrior_two").steps[-1]
-    assert warrior.last_side is not None
-    assert "switch" in warrior.text.lower()
+        if part.switch is not None:
+            assert part.two_sided, part.id
+            assert part.switch.for_side(last=False) == part.switch.text
+            last = part.switch.for_side(last=True)
+            assert last is None or "switch" not in last.lower(), part.id
+            assert " right " not in fold(part.switch.text), "a switch cue names no side"
+            assert " left " not in fold(part.switch.text), "a switch cue names no side"
+    warrior = routine.pose("warrior_two")
+    assert warrior.switch is not None and warrior.switch.text == "Switch when ready!"
+    assert warrior.steps[-1].text.endswith("stacked over pelvis.")
 
 
 def test_second_side_of_a_real_step(routine: Routine) -> None:
@@ -399,13 +414,23 @@ BAD_CONTENT: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
     ("blank step", _set_step("childs_pose", 2, None), ["childs_pose", "step 3", "'text'"]),
     (
         "empty step mapping text",
-        _set_step("warrior_two", 6, {"text": "  ", "last_side": "Breathe here."}),
+        _set_step("warrior_two", 6, {"text": "  "}),
         ["warrior_two", "step 7", "'text'"],
     ),
     (
-        "empty last_side",
-        _set_step("warrior_two", 6, {"text": "Switch when ready.", "last_side": ""}),
+        "a step with an unknown field",
+        _set_step("warrior_two", 6, {"text": "Breathe.", "last_side": "Breathe."}),
         ["warrior_two", "step 7", "'last_side'"],
+    ),
+    (
+        "empty switch last_side",
+        _set("warrior_two", "switch", {"text": "Switch when ready.", "last_side": ""}),
+        ["warrior_two", "switch", "'last_side'"],
+    ),
+    (
+        "switch on a one-sided pose",
+        _set("cat_cow", "switch", "Switch when ready."),
+        ["cat_cow", "'switch'", "two-sided"],
     ),
     ("non-list target_areas", _set("pigeon", "target_areas", "hips"), ["pigeon", "'target_areas'"]),
     ("bad first_side", _set("warrior_two", "first_side", "up"), ["warrior_two", "'first_side'"]),

@@ -128,6 +128,19 @@ FIRST_SAY = {
     "SetModeIntent": "mode_set",
     "GoToPoseIntent": "intro",
     "SetHoldLengthIntent": "breaths_set",
+    "ChangeHoldIntent": "breaths_set",
+    "NumberAnswerIntent": "number_unasked",
+    "TakeBreakIntent": "break",
+    "SessionLengthIntent": "plan_set",
+    "FocusIntent": "plan_set",
+    "InstructionLevelIntent": "level_set",
+    "HowLongIntent": "how_long",
+    "ListPosesIntent": "list_poses",
+    "PosesLeftIntent": "poses_left",
+    "WhatsNextIntent": "up_next",
+    "PoseNameIntent": "pose_name",
+    "HowToIntent": "how_to",
+    "FrontLegIntent": "front_leg",
 }
 SLOTS = {
     "RepeatStepIntent": {"step_number": slot("step_number", "2")},
@@ -138,6 +151,22 @@ SLOTS = {
         "pose": slot("pose", "pigeon", resolved_id="pigeon", slot_type="PoseType"),
     },
     "SetHoldLengthIntent": {"breaths": slot("breaths", "8")},
+    "ChangeHoldIntent": {
+        "direction": slot("direction", "longer", resolved_id="longer", slot_type="HoldChangeType")
+    },
+    "NumberAnswerIntent": {"number": slot("number", "8")},
+    "SessionLengthIntent": {
+        "length": slot("length", "short", resolved_id="quick", slot_type="LengthType")
+    },
+    "FocusIntent": {
+        "area": slot("area", "hamstrings", resolved_id="hamstrings", slot_type="AreaType")
+    },
+    "InstructionLevelIntent": {
+        "level": slot("level", "fewer words", resolved_id="brief", slot_type="LevelType")
+    },
+    "HowToIntent": {
+        "body_part": slot("body_part", "legs", resolved_id="legs", slot_type="BodyPartType")
+    },
 }
 
 
@@ -223,7 +252,13 @@ def test_repeat_step_out_of_range(skill: CustomSkill, launched: tuple[Session, A
     assert said(response) == (
         "Spinal roll into forward fold has 5 steps. Which step would you like to hear?"
     )
-    assert yoga(response) == yoga(launch)
+    # The runner stays where they were; the skill waits for the step's number.
+    assert {**yoga(response), "pending": None} == yoga(launch)
+    assert yoga(response)["pending"] == "step"
+    three = send(
+        skill, session, session.intent("NumberAnswerIntent", {"number": slot("number", "three")})
+    )
+    assert said(three) == f"Step 3. {step_text('forward_fold', 3)}"
 
 
 def test_repeat_step_zero_is_no_such_step(
@@ -353,7 +388,15 @@ def test_set_hold_length_slot(
         assert said(response) == (
             "I can hold each pose for 1 to 15 breaths. How many would you like?"
         )
-        assert yoga(response) == yoga(launch)
+        assert {**yoga(response), "pending": None} == yoga(launch)
+        # a bare number now answers the question
+        eight = send(
+            skill,
+            session,
+            session.intent("NumberAnswerIntent", {"number": slot("number", "eight")}),
+        )
+        assert yoga(eight)["breaths"] == 8
+        assert said(eight) == "Okay, 8 breaths in each hold from now on."
     else:
         assert yoga(response)["breaths"] == breaths
         assert str(breaths) in said(response) or breaths == 1

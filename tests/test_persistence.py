@@ -323,14 +323,14 @@ def test_sqlite_through_ask_sdk_attributes_manager(sqlite_adapter: SqliteAdapter
 def test_sqlite_threads_share_one_adapter(db_path: Path):
     adapter = SqliteAdapter(db_path)
     errors: list[BaseException] = []
-    connections: set[int] = set()
+    connections: list[sqlite3.Connection] = []  # held, so no two share an id()
 
     def work(t: int) -> None:
         try:
             for i in range(30):
                 adapter.save_attributes(envelope(f"amzn1.ask.account.T{t}-{i % 3}"), {"i": i})
                 adapter.get_attributes(envelope(f"amzn1.ask.account.T{t}-{i % 3}"))
-            connections.add(id(adapter._connection()))
+            connections.append(adapter._connection())
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -342,7 +342,7 @@ def test_sqlite_threads_share_one_adapter(db_path: Path):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert len(connections) == 6  # one connection per thread
+    assert len({id(c) for c in connections}) == 6  # one connection per thread
     with adapter:
         for t in range(6):
             for u, last in ((0, 27), (1, 28), (2, 29)):

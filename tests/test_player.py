@@ -35,18 +35,22 @@ from skill.audio.player.timeline import (
     Session,
     Timeline,
     build_timeline,
-    expected_hold_pause,
 )
 from skill.audio.processing import Pcm
 from skill.audio.render import render, write_manifest
 from skill.cli import main
 from skill.routine.coach import Coach
 from skill.routine.state import RELAX_SECONDS_PER_BREATH
-from skill.speech.narration import PAUSE_SHORT, Narrator
+from skill.speech.narration import PAUSE_BREATH_IN, PAUSE_BREATH_OUT, PAUSE_SHORT, Narrator
 
 COACH = Coach(ROUTINE)
 VARIATIONS = {"advanced_high_lunge", "reclined_pigeon"}
 POSE_IDS = [p.id for p in ROUTINE.poses]
+
+
+def expected_hold_pause(breaths: int) -> float:
+    """The silence in a hold: a breath in and a breath out for each breath, in seconds."""
+    return breaths * (PAUSE_BREATH_IN + PAUSE_BREATH_OUT) / 1000
 
 
 def speech_seconds(text: str) -> float:

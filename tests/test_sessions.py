@@ -41,8 +41,8 @@ def _escaped_raw() -> dict[str, Any]:
     poses["high_lunge"]["target_areas"].append(f"odd {NASTY} bits")
     poses["high_lunge"]["variations"][0]["offer"] = f"Fancy the advanced {NASTY} version?"
     poses["high_lunge"]["flow"][0] += f" {NASTY}"
-    last = poses["warrior_two"]["steps"][6]
-    last["last_side"] += f" {NASTY}"
+    poses["warrior_two"]["steps"][6] += f" {NASTY}"
+    poses["warrior_two"]["switch"] += f" {NASTY}"
     poses["pigeon"]["variations"][0]["steps"][0] += f" {NASTY}"
     poses["pigeon"]["flow"][1] += f" {NASTY}"
     poses["relaxation"]["tip"] += f" {NASTY}"
@@ -339,7 +339,7 @@ def test_session_with_repeat_previous_side_tip_targets_help(routine: str) -> Non
     tip = runner.say("TopTipIntent")
     assert said(tip) == f"Top tip: {norm(lunge['tip'])}"
     targets = runner.say("TargetAreasIntent")
-    assert said(targets).startswith("Target areas: quads, glutes, psoas")
+    assert said(targets).startswith("This one is good for your quads, glutes, psoas")
     repeated = runner.say("AMAZON.RepeatIntent")
     assert repeated["response"]["outputSpeech"] == targets["response"]["outputSpeech"]
     helped = runner.say("AMAZON.HelpIntent")
@@ -355,7 +355,9 @@ def test_session_with_repeat_previous_side_tip_targets_help(routine: str) -> Non
     assert PROMPTS["breath_in"] in said(rest)
     assert position(rest) == ("high_lunge", "right")
     where = runner.say("WhereAmIIntent")
-    assert said(where).startswith(f"You're on pose 3 of {len(raw['poses'])}")
+    assert said(where).startswith(
+        f"You're in High lunge on the right side, pose 3 of {len(raw['poses'])}"
+    )
 
     switched = runner.say("SwitchSideIntent")
     assert position(switched) == ("high_lunge", "left")

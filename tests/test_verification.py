@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from certs import CERT_URL, SigningChain, make_chain, rsa_key, trusted_root
+from conftest import FIXTURES
 from cryptography.hazmat.primitives import serialization
 
 from skill.settings import Settings
@@ -38,7 +39,7 @@ SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000001"
 
 NOT_FOR_ALEXA = "certificate is not for echo-api.amazon.com"
 
-REAL_CHAIN = Path(__file__).resolve().parent / "fixtures/alexa/echo-api-cert-7.pem"
+REAL_CHAIN = FIXTURES / "alexa" / "echo-api-cert-7.pem"
 REAL_CHAIN_URL = "https://s3.amazonaws.com/echo.api/echo-api-cert-7.pem"
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from certs import CERT_URL, make_chain
+from conftest import REPO
 from flask.testing import FlaskClient
 
 from skill.alexa.handlers import build_skill
@@ -30,7 +31,6 @@ from skill.web.verification import cache_file_name
 from skill.web.webhook import create_app
 
 SKILL_ID = "amzn1.ask.skill.11111111-2222-3333-4444-555555555555"
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -139,6 +139,22 @@ def test_bad_bodies_get_400_with_a_reason(dev_client: FlaskClient, body: bytes) 
     assert response.status_code == 400
     assert response.json["error"]
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_odd_shapes_in_the_logged_fields_are_a_bad_request_not_a_failure(
+    dev_client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The access log's summary reads request.intent and context.System.user.userId first.
+    body = {
+        "version": "1.0",
+        "context": {"System": {"user": "not an object"}},
+        "request": {"type": "LaunchRequest", "intent": ["not an object"]},
+    }
+    with caplog.at_level(logging.ERROR):
+        response = dev_client.post("/alexa", json=body)
+    assert response.status_code == 400
+    assert response.json["error"] == "malformed envelope"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_oversized_body_is_refused(dev_client: FlaskClient) -> None:

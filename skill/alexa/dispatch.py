@@ -19,8 +19,8 @@ class BadEnvelope(ValueError):
 
 
 def for_other_skill(envelope: Any, skill_id: str | None) -> bool:
-    """Whether a request envelope (as parsed JSON) names another skill than ``skill_id``.
-    With no skill id configured, every skill's requests are taken."""
+    """Whether a request envelope (as parsed JSON) is not for ``skill_id``: it names another
+    skill, or none at all. With no skill id configured, every skill's requests are taken."""
     if not skill_id:
         return False
     for path in (("context", "System", "application"), ("session", "application")):
@@ -38,7 +38,7 @@ def parse_envelope(data: dict[str, Any]) -> RequestEnvelope:
     if not isinstance(data["request"].get("type"), str):
         raise BadEnvelope("request type is missing")
     try:
-        envelope = _serializer.from_data(data, RequestEnvelope)
+        envelope: RequestEnvelope = _serializer.from_data(data, RequestEnvelope)
     except Exception as exc:  # the SDK raises bare exceptions on shape errors
         # The SDK's message quotes the request's values: keep them out of the answer and logs.
         log.info("malformed envelope (%s)", type(exc.__cause__ or exc).__name__)
@@ -51,4 +51,5 @@ def parse_envelope(data: dict[str, Any]) -> RequestEnvelope:
 def dispatch(skill: CustomSkill, data: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """The serialised response envelope for one request envelope (as parsed JSON)."""
     response = skill.invoke(request_envelope=parse_envelope(data), context=context)
-    return _serializer.serialize(response)
+    body: dict[str, Any] = _serializer.serialize(response)
+    return body

@@ -22,11 +22,14 @@ from ask_sdk_model import Response
 from ask_sdk_model.slu.entityresolution import StatusCode
 
 from skill.alexa.progress import Progress, last_said, remembered
+from skill.audio.player.timeline import clip_timing
+from skill.resources import AUDIO_DIR
 from skill.routine.coach import Coach
 from skill.routine.content import Routine, load_routine
 from skill.routine.operations import BY_INTENT, LAUNCH, REPEAT_INTENT, Slot, Slots
 from skill.routine.says import Key, Say
 from skill.routine.state import Turn
+from skill.routine.timing import TimingSource
 from skill.settings import DEFAULT_LOCALE
 from skill.speech.narration import Narrator
 from skill.speech.ssml import ClipLookup, to_ssml
@@ -44,6 +47,7 @@ class SkillContext:
     persistence: AbstractPersistenceAdapter | None = None
     clips: ClipLookup | None = None
     clock: Callable[[], float] = time.time
+    timing: TimingSource | None = None
     coach: Coach = field(init=False)
     progress: Progress = field(init=False)
     _narrators: dict[str, Narrator] = field(init=False, default_factory=dict)
@@ -52,7 +56,7 @@ class SkillContext:
     )
 
     def __post_init__(self) -> None:
-        self.coach = Coach(self.routine)
+        self.coach = Coach(self.routine, self.timing)
         self.progress = Progress(self.coach, self.persistence, self.clock)
 
     def narrator(self, locale: str | None) -> Narrator:
@@ -68,7 +72,7 @@ class SkillContext:
         self, handler_input: HandlerInput, turn: Turn, *, remember: bool = True
     ) -> Response:
         """Keep the new state and build the spoken response."""
-        narrator = self.narrator(get_locale(handler_input))
+        narrator = self.narrator(_locale(handler_input))
         speech, last = self.spoken(narrator, turn.says)
         reprompt = None
         if turn.reprompt and not turn.end_session:
@@ -218,9 +222,15 @@ def _intent_name(handler_input: HandlerInput) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _locale(handler_input: HandlerInput) -> str | None:
+    # ask-sdk types get_locale as AnyStr; the request's locale is an optional str.
+    locale = get_locale(handler_input)
+    return locale if isinstance(locale, str) else None
+
+
 def _safe_locale(handler_input: HandlerInput) -> str | None:
     try:
-        return get_locale(handler_input)
+        return _locale(handler_input)
     except Exception:
         return None
 
@@ -234,10 +244,16 @@ def build_skill(
     persistence: AbstractPersistenceAdapter | None = None,
     clips: ClipLookup | None = None,
     clock: Callable[[], float] = time.time,
+    timing: TimingSource | None = None,
 ) -> CustomSkill:
-    """The one skill object that every entry point dispatches through."""
-    ctx = SkillContext(routine or load_routine(), persistence, clips, clock)
-    builder = CustomSkillBuilder(persistence_adapter=persistence)
+    """The one skill object that every entry point dispatches through. Durations come from
+    ``timing``, by default the timeline of the committed clips."""
+    routine = routine or load_routine()
+    if timing is None:
+        timing = clip_timing(routine, AUDIO_DIR)
+    ctx = SkillContext(routine, persistence, clips, clock, timing)
+    # ask-sdk types persistence_adapter as required, though None (its default) means no store.
+    builder = CustomSkillBuilder(persistence_adapter=persistence)  # type: ignore[arg-type]
     builder.add_request_handler(LaunchHandler(ctx))
     builder.add_request_handler(RepeatHandler(ctx))
     builder.add_request_handler(IntentHandler(ctx))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import decimal
 import hashlib
+import importlib
 import json
 import logging
 import math
@@ -40,6 +41,7 @@ from ask_sdk_core.exceptions import PersistenceException
 from skill.settings import DEFAULT_DYNAMODB_TABLE, Settings
 
 if TYPE_CHECKING:
+    from ask_sdk_dynamodb.adapter import DynamoDbAdapter
     from ask_sdk_model import RequestEnvelope
 
 __all__ = [
@@ -319,7 +321,7 @@ class SqliteAdapter(AbstractPersistenceAdapter):
 _import_lock = threading.Lock()
 
 
-def _import_official_dynamodb_adapter() -> type:
+def _import_official_dynamodb_adapter() -> type[DynamoDbAdapter]:
     """Import ``ask_sdk_dynamodb.adapter.DynamoDbAdapter`` even with no AWS region.
 
     ``DynamoDbAdapter.__init__`` declares ``dynamodb_resource=boto3.resource(
@@ -340,21 +342,21 @@ def _import_official_dynamodb_adapter() -> type:
     builds a ``DynamoDbAdapter`` *without* ``dynamodb_resource`` gets that
     us-east-1 placeholder instead of a ``NoRegionError``; we never do.)
     """
-    module = sys.modules.get("ask_sdk_dynamodb.adapter")
-    if module is None:
+    if "ask_sdk_dynamodb.adapter" not in sys.modules:
         import boto3
         import boto3.session
 
         with _import_lock:
-            module = sys.modules.get("ask_sdk_dynamodb.adapter")
-            if module is None:
+            if "ask_sdk_dynamodb.adapter" not in sys.modules:
                 previous = boto3.DEFAULT_SESSION
                 boto3.DEFAULT_SESSION = boto3.session.Session(region_name="us-east-1")
                 try:
-                    import ask_sdk_dynamodb.adapter as module
+                    importlib.import_module("ask_sdk_dynamodb.adapter")
                 finally:
                     boto3.DEFAULT_SESSION = previous
-    return module.DynamoDbAdapter
+    from ask_sdk_dynamodb.adapter import DynamoDbAdapter
+
+    return DynamoDbAdapter
 
 
 class PlainDynamoDbAdapter(AbstractPersistenceAdapter):
@@ -376,7 +378,8 @@ class PlainDynamoDbAdapter(AbstractPersistenceAdapter):
         return f"{type(self).__name__}(table_name={getattr(self.adapter, 'table_name', '?')!r})"
 
     def get_attributes(self, request_envelope: RequestEnvelope) -> dict[str, Any]:
-        return to_plain(self.adapter.get_attributes(request_envelope))
+        attributes: dict[str, Any] = to_plain(self.adapter.get_attributes(request_envelope))
+        return attributes
 
     def save_attributes(
         self, request_envelope: RequestEnvelope, attributes: Mapping[str, Any]

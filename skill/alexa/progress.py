@@ -72,8 +72,12 @@ class Progress:
         if not isinstance(progress, dict):
             return State()
         saved_at = saved.get(SAVED_AT_KEY)
-        fresh = isinstance(saved_at, int | float) and not isinstance(saved_at, bool)
-        if not fresh or self.clock() - float(saved_at) > RESUME_WINDOW_SECONDS:
+        fresh = (
+            isinstance(saved_at, int | float)
+            and not isinstance(saved_at, bool)
+            and self.clock() - saved_at <= RESUME_WINDOW_SECONDS
+        )
+        if not fresh:
             # Too old to carry on from; keep only the runner's settings (mode, breaths).
             return decode(self.course, {**progress, "status": "idle"})
         return decode(self.course, progress)

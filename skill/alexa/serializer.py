@@ -32,7 +32,7 @@ class PlannedSerializer(DefaultSerializer):
         self._plans: dict[Any, Any] = {}
         self._lock = threading.Lock()
 
-    def serialize(self, obj: Any) -> Any:  # type: ignore[override]
+    def serialize(self, obj: Any) -> Any:
         """As DefaultSerializer.serialize, with each model class's fields listed once."""
         if obj is None or isinstance(obj, self.PRIMITIVE_TYPES):
             return obj
@@ -49,7 +49,7 @@ class PlannedSerializer(DefaultSerializer):
             return out
         return super().serialize(obj)
 
-    def _fields_of(self, cls: type) -> list[tuple[str, str]]:
+    def _fields_of(self, cls: type[Any]) -> list[tuple[str, str]]:
         plan_key = ("fields", cls)
         found = self._plans.get(plan_key)
         if found is None:
@@ -106,6 +106,7 @@ class PlannedSerializer(DefaultSerializer):
         if name.startswith("list["):
             match = _LIST.match(name)
             if match is None:  # lists of mixed types: rare, leave to the SDK
+                # DefaultSerializer's private __deserialize; mypy does not mangle private names.
                 return lambda payload: self._DefaultSerializer__deserialize(payload, name)  # type: ignore[attr-defined]
             item_type = match.group(1).strip()
 
@@ -176,6 +177,7 @@ class PlannedSerializer(DefaultSerializer):
         plan_key = ("class", name)
         found = self._plans.get(plan_key)
         if found is None:
+            # DefaultSerializer's private __load_class_from_name (mypy does not mangle names).
             found = self._DefaultSerializer__load_class_from_name(name)  # type: ignore[attr-defined]
             with self._lock:
                 self._plans[plan_key] = found

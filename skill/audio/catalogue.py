@@ -11,18 +11,21 @@ composite clips.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from itertools import product
 
 from skill.audio.render import ClipSpec
 from skill.routine.coach import Coach
 from skill.routine.content import Routine
 from skill.routine.operations import all_turns
-from skill.routine.state import MAX_BREATHS, MIN_BREATHS, MODES, State
+from skill.routine.says import Say
+from skill.routine.state import FULL, MAX_BREATHS, MIN_BREATHS, MODES, QUICK, State, focus
 from skill.settings import DEFAULT_LOCALE
 from skill.speech.narration import Block, Line, Narrator, block_id
 
-LIVE_PREFIXES = ("where.",)
-"""Line ids whose text changes with live progress: not prerendered."""
+LIVE_PREFIXES = ("where.", "how_long.", "plan_set.", "poses_left.", "how_to.", "how_to_body")
+"""Lines left to Alexa's voice: those whose text carries live figures (minutes left, poses to
+go), and the rare "how do I do this" answers, which repeat a pose's steps."""
 
 
 class CatalogueError(ValueError):
@@ -32,21 +35,35 @@ class CatalogueError(ValueError):
 def _states(coach: Coach) -> Iterable[State]:
     """The states worth asking everything of: before the start at every hold length, and every
     segment in both modes, heard or not, with the variations taken or not, the resume and any
-    offer waiting."""
+    offer waiting; then the same for each other plan, and for brief instructions."""
     variations = tuple(sorted(coach.variation_ids))
     for mode, breaths in product(MODES, range(MIN_BREATHS, MAX_BREATHS + 1)):
         yield State(mode=mode, breaths=breaths)
-    for segment, mode, accepted, heard in product(
-        range(len(coach.segments)), MODES, (variations, ()), (False, True)
-    ):
-        state = State(segment=segment, mode=mode, status="active", accepted=accepted, heard=heard)
-        if not coach.included(segment, state):
-            continue
-        yield state
-        yield coach.launch(state).state  # carry on where you were?
-        offered = coach.repeat_pose(state).state
-        if offered.pending is not None:
-            yield offered
+    plans = [FULL, QUICK, *(focus(area.id) for area in coach.routine.focus_areas)]
+    for plan, brief in [(plan, False) for plan in plans] + [(FULL, True)]:
+        settings = State(plan=plan, brief=brief)
+        taken = (variations, ()) if plan == FULL else ((),)
+        for segment, mode, accepted, heard in product(
+            range(len(coach.segments)), MODES, taken, (False, True)
+        ):
+            state = replace(
+                settings,
+                segment=segment,
+                mode=mode,
+                status="active",
+                accepted=accepted,
+                heard=heard,
+            )
+            if not coach.included(segment, state):
+                continue
+            yield state
+            if plan != FULL or brief:
+                continue  # the rest says nothing that depends on the plan
+            yield coach.launch(state).state  # carry on where you were?
+            yield coach.take_break(state).state  # a shorter finish?
+            offered = coach.repeat_pose(state).state
+            if offered.pending is not None:
+                yield offered
 
 
 def catalogue_blocks(routine: Routine, locale: str = DEFAULT_LOCALE) -> list[Block]:
@@ -54,11 +71,14 @@ def catalogue_blocks(routine: Routine, locale: str = DEFAULT_LOCALE) -> list[Blo
     coach = Coach(routine)
     narrator = Narrator(routine, locale)
     seen: dict[str, Block] = {}
+    narrated: set[tuple[Say, ...]] = set()
     for turn in all_turns(coach, _states(coach)):
         for says in (turn.says, turn.reprompt):
+            if says in narrated:  # most operations say the same over many states
+                continue
+            narrated.add(says)
             for block in narrator.blocks(says):
-                block = tuple(line for line in block if not line.id.startswith(LIVE_PREFIXES))
-                if block:
+                if not any(line.id.startswith(LIVE_PREFIXES) for line in block):
                     seen.setdefault(_block_key(block), block)
     return list(seen.values())
 

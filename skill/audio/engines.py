@@ -246,7 +246,6 @@ ENGINES: dict[str, type[GttsEngine] | type[PiperEngine]] = {
     "piper": PiperEngine,
     "offline": PiperEngine,
 }
-DEFAULT_ENGINE = "gtts"
 
 
 def engine_by_name(name: str, **options: Any) -> Engine:

@@ -1,7 +1,7 @@
 """Read an MP3 back and check it against Alexa's rules for SSML ``<audio>`` clips.
 
 Alexa plays an ``<audio src="..."/>`` only if the file is MPEG-2 layer III, 48 kbps, 22,050,
-24,000 or 16,000 Hz and at most 240 seconds long. :func:`check_clip` lists every rule a file
+24,000 or 16,000 Hz and at most 240 seconds long. :func:`check_info` lists every rule a file
 breaks (an empty list means Alexa will take it); :func:`read_info` gives the facts the
 manifest records. Mutagen reads the stream info; a walk over every frame header checks that the
 bitrate really is constant, since a file without a LAME/Xing tag says nothing about that.
@@ -200,15 +200,3 @@ def check_info(info: Mp3Info) -> list[str]:
     elif info.length > MAX_DURATION_S:
         problems.append(f"length {info.length:.1f} s, longer than {MAX_DURATION_S:g} s")
     return problems
-
-
-def check_clip(path: str | Path) -> list[str]:
-    """Every Alexa SSML-audio rule the MP3 at ``path`` breaks; an empty list means it's fine."""
-    path = Path(path)
-    if not path.is_file():
-        return [f"{path}: file not found"]
-    try:
-        info = read_info(path)
-    except ValueError as exc:
-        return [str(exc)]
-    return check_info(info)

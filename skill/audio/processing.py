@@ -217,11 +217,6 @@ def loudness(pcm: Pcm) -> float:
     return float(lufs(np.mean(gated)))
 
 
-def peak_dbfs(pcm: Pcm) -> float:
-    peak = int(np.max(np.abs(pcm.samples.astype(np.int32)))) if len(pcm) else 0
-    return 20 * math.log10(peak / 32767) if peak else -math.inf
-
-
 def limit_peaks(
     x: np.ndarray, rate: int, ceiling_db: float = PEAK_CEILING_DBFS, lookahead: float = 0.005
 ) -> np.ndarray:
@@ -242,7 +237,8 @@ def limit_peaks(
     box = 2 * half + 1
     csum = np.concatenate(([0.0], np.cumsum(np.pad(held, half, mode="edge"))))
     smooth = (csum[box:] - csum[:-box]) / box
-    return x * np.minimum(smooth, needed)
+    limited: np.ndarray = x * np.minimum(smooth, needed)
+    return limited
 
 
 def normalize_loudness(

@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +55,6 @@ class RenderReport:
     removed: list[str] = field(default_factory=list)
     total_bytes: int = 0  # of every clip in the manifest, not only those rendered now
     total_duration: float = 0.0  # seconds, likewise
-    manifest_path: Path | None = None
     elapsed: float = 0.0
 
     def summary(self) -> str:
@@ -299,7 +298,7 @@ def render(
         report.removed.append(clip_id)
     keep = {f"{clip_id}.mp3" for clip_id in entries}
     report.removed += [s for s in _clean_clips_dir(clips_dir, keep) if s not in report.removed]
-    report.manifest_path = write_manifest(audio_dir, entries)
+    write_manifest(audio_dir, entries)
 
     report.total_bytes = sum(int(e["bytes"]) for e in entries.values())
     report.total_duration = round(sum(float(e["duration"]) for e in entries.values()), 3)
@@ -308,10 +307,11 @@ def render(
 
 
 def _file_matches(audio_dir: Path, entry: dict[str, Any]) -> bool:
-    if entry.get("file") != f"{CLIPS_DIR}/{entry['id']}.mp3":
+    expected = f"{CLIPS_DIR}/{entry['id']}.mp3"
+    if entry.get("file") != expected:
         return False
     try:
-        return (audio_dir / entry["file"]).stat().st_size == int(entry["bytes"])
+        return (audio_dir / expected).stat().st_size == int(entry["bytes"])
     except (OSError, KeyError, TypeError, ValueError):
         return False
 
@@ -322,7 +322,7 @@ def _run(
     engine: _Voice,
     jobs: int,
     progress: ProgressCallback | None,
-):
+) -> Iterator[dict[str, Any]]:
     """Yield manifest entries as clips finish; the first clip alone, then ``jobs`` at a time."""
     total = len(todo)
     if not total:

@@ -108,7 +108,6 @@ def slot(
     value: str,
     *,
     resolved_id: str | None = None,
-    resolved_name: str | None = None,
     slot_type: str | None = None,
     matched: bool = True,
     skill_id: str = DEFAULT_SKILL_ID,
@@ -121,7 +120,7 @@ def slot(
             resolution = {
                 "authority": authority,
                 "status": {"code": "ER_SUCCESS_MATCH"},
-                "values": [{"value": {"name": resolved_name or value, "id": resolved_id}}],
+                "values": [{"value": {"name": value, "id": resolved_id}}],
             }
         else:
             resolution = {"authority": authority, "status": {"code": "ER_SUCCESS_NO_MATCH"}}

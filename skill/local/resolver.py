@@ -230,7 +230,8 @@ class _Sample:
 def _read_model(source: Mapping[str, Any] | str | os.PathLike[str]) -> Mapping[str, Any]:
     if isinstance(source, Mapping):
         return source
-    return json.loads(Path(source).read_text(encoding="utf-8"))
+    model: Mapping[str, Any] = json.loads(Path(source).read_text(encoding="utf-8"))
+    return model
 
 
 class Resolver:
@@ -336,7 +337,7 @@ class Resolver:
                 if slot_type.custom:
                     users.setdefault(slot_type.name, set()).add((sample.intent, name))
                     types[slot_type.name] = slot_type
-        bare = {}
+        bare: dict[str, tuple[str, str, _SlotType]] = {}
         for type_name, owners in users.items():
             if len(owners) == 1:
                 ((intent, name),) = owners

@@ -7,15 +7,18 @@ Decimals or a tampered request. :func:`decode` never raises; it falls back sensi
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from skill.routine.course import Course
 from skill.routine.state import (
     DEFAULT_BREATHS,
+    FULL,
     MAX_BREATHS,
     MIN_BREATHS,
     Mode,
     Pending,
+    Plan,
     State,
     Status,
 )
@@ -43,6 +46,8 @@ def encode(course: Course, state: State) -> dict[str, Any]:
         "pending": state.pending.encode() if state.pending else None,
         "accepted": list(state.accepted),
         "declined": list(state.declined),
+        "plan": state.plan.encode(),
+        "brief": state.brief,
     }
 
 
@@ -56,12 +61,15 @@ def decode(course: Course, data: Any) -> State:
     breaths = _int(data.get("breaths"), DEFAULT_BREATHS)
     if not MIN_BREATHS <= breaths <= MAX_BREATHS:
         breaths = DEFAULT_BREATHS
-    status = next((s for s in _STATUSES if s == data.get("status")), "idle")
+    status: Status = next((s for s in _STATUSES if s == data.get("status")), "idle")
+    plan = Plan.decode(data.get("plan"), course.area_ids)
+    brief = data.get("brief") is True
+    settings = State(mode=mode, breaths=breaths, plan=plan, brief=brief)
     if data.get("routine") != course.routine.id:
-        return State(mode=mode, breaths=breaths)
+        return settings
     segment = course.find_segment(data.get("pose"), data.get("variation"), data.get("side"))
     if segment is None:
-        return State(mode=mode, breaths=breaths)
+        return settings
     seg = course.segments[segment]
     if seg.variation is not None and course.part(seg).id not in accepted:
         accepted = (*accepted, course.part(seg).id)
@@ -71,7 +79,7 @@ def decode(course: Course, data: Any) -> State:
     heard = data.get("heard") is True
     if not 0 <= step < steps:
         step, heard = 0, False
-    return State(
+    state = State(
         segment=segment,
         step=step,
         mode=mode,
@@ -81,7 +89,11 @@ def decode(course: Course, data: Any) -> State:
         pending=Pending.decode(data.get("pending"), variation_ids),
         accepted=accepted,
         declined=declined,
+        plan=plan,
+        brief=brief,
     )
+    # A place the plan leaves out (a changed routine, tampering) belongs to the full routine.
+    return state if course.included(segment, state) else replace(state, plan=FULL)
 
 
 def _int(value: Any, default: int) -> int:

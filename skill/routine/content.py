@@ -39,13 +39,21 @@ class ContentError(ValueError):
 
 @dataclass(frozen=True)
 class Step:
-    """One numbered step. ``last_side`` replaces ``text`` on the final side (no "switch sides")."""
+    """One numbered step, said before the hold."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Switch:
+    """What a two-sided part says after the hold: ``text`` (the cue to change sides) after each
+    side but the last, and ``last_side`` (if any) after the last one instead."""
 
     text: str
     last_side: str | None = None
 
-    def for_side(self, last: bool) -> str:
-        return self.last_side if last and self.last_side is not None else self.text
+    def for_side(self, last: bool) -> str | None:
+        return self.last_side if last else self.text
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,7 @@ class Part:
     first_side: str
     tip: str | None = None
     intro: str | None = None
+    switch: Switch | None = None
 
     @property
     def sides(self) -> tuple[str, ...]:
@@ -86,6 +95,17 @@ class Pose(Part):
 
 
 @dataclass(frozen=True)
+class FocusArea:
+    """A part of the body a runner may ask to work on, and the poses that work it: those with
+    one of ``target_areas``, and ``poses`` named outright."""
+
+    id: str
+    name: str
+    target_areas: tuple[str, ...] = ()
+    poses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Routine:
     id: str
     title: str
@@ -93,6 +113,9 @@ class Routine:
     welcome: str
     closing: str
     poses: tuple[Pose, ...] = field(default_factory=tuple)
+    quick: tuple[str, ...] = ()
+    """The poses of the quick session, by id (the relaxation always closes it)."""
+    focus_areas: tuple[FocusArea, ...] = ()
 
     def pose(self, pose_id: str) -> Pose:
         for pose in self.poses:
@@ -189,8 +212,21 @@ class _Reader:
             step = _Reader(item, f"{self.where}, step {i}", STEP_FIELDS)
             text = step.text("text")
             assert text is not None
-            steps.append(Step(text=text, last_side=step.text("last_side", required=False)))
+            steps.append(Step(text=text))
         return tuple(steps)
+
+    def switch(self, two_sided: bool) -> Switch | None:
+        raw = self.data.get("switch")
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            raw = {"text": raw}
+        if not two_sided:
+            raise ContentError(f"{self.where}: field 'switch' needs a two-sided part")
+        reader = _Reader(raw, f"{self.where}, switch", SWITCH_FIELDS)
+        text = reader.text("text")
+        assert text is not None
+        return Switch(text=text, last_side=reader.text("last_side", required=False))
 
     def part_fields(self) -> dict[str, Any]:
         two_sided = self.flag("two_sided", False)
@@ -207,16 +243,32 @@ class _Reader:
             "first_side": first_side,
             "tip": self.text("tip", required=False),
             "intro": self.text("intro", required=False),
+            "switch": self.switch(two_sided),
         }
 
 
 PART_FIELDS = frozenset(
-    {"id", "name", "target_areas", "steps", "flow", "two_sided", "first_side", "tip", "intro"}
+    {
+        "id",
+        "name",
+        "target_areas",
+        "steps",
+        "flow",
+        "two_sided",
+        "first_side",
+        "tip",
+        "intro",
+        "switch",
+    }
 )
 POSE_FIELDS = PART_FIELDS | {"synonyms", "variations", "relaxation"}
 VARIATION_FIELDS = PART_FIELDS | {"offer", "each_side"}
-STEP_FIELDS = frozenset({"text", "last_side"})
-ROUTINE_FIELDS = frozenset({"id", "title", "author", "welcome", "closing", "poses"})
+STEP_FIELDS = frozenset({"text"})
+SWITCH_FIELDS = frozenset({"text", "last_side"})
+ROUTINE_FIELDS = frozenset(
+    {"id", "title", "author", "welcome", "closing", "poses", "quick", "focus_areas"}
+)
+FOCUS_FIELDS = frozenset({"id", "name", "target_areas", "poses"})
 
 
 def parse_routine(data: Any, source: str = "routine") -> Routine:
@@ -280,7 +332,49 @@ def parse_routine(data: Any, source: str = "routine") -> Routine:
         welcome=top.text("welcome") or "",
         closing=top.text("closing") or "",
         poses=tuple(poses),
+        quick=_quick(top, poses),
+        focus_areas=_focus_areas(top, poses),
     )
+
+
+def _quick(top: _Reader, poses: list[Pose]) -> tuple[str, ...]:
+    ids = {p.id for p in poses} | {v.id for p in poses for v in p.variations}
+    quick = top.texts("quick", required=False)
+    for ident in quick:
+        if ident not in ids:
+            raise ContentError(f"{top.where}: field 'quick' names no pose {ident!r}")
+    return quick
+
+
+def _focus_areas(top: _Reader, poses: list[Pose]) -> tuple[FocusArea, ...]:
+    raw = top.data.get("focus_areas") or []
+    if not isinstance(raw, list):
+        raise ContentError(f"{top.where}: field 'focus_areas' must be a list")
+    parts = [part for pose in poses for part in (pose, *pose.variations)]
+    known_areas = {fold(area) for part in parts for area in part.target_areas}
+    ids = {part.id for part in parts}
+    areas: list[FocusArea] = []
+    for n, item in enumerate(raw, 1):
+        label = item.get("id") if isinstance(item, dict) else None
+        reader = _Reader(item, f"{top.where}: focus area {n} ({label or 'no id'})", FOCUS_FIELDS)
+        area = FocusArea(
+            id=reader.ident(),
+            name=reader.text("name") or "",
+            target_areas=reader.texts("target_areas", required=False),
+            poses=reader.texts("poses", required=False),
+        )
+        for target in area.target_areas:
+            if fold(target) not in known_areas:
+                raise ContentError(f"{reader.where}: field 'target_areas' {target!r} is no pose's")
+        for ident in area.poses:
+            if ident not in ids:
+                raise ContentError(f"{reader.where}: field 'poses' names no pose {ident!r}")
+        if not area.target_areas and not area.poses:
+            raise ContentError(f"{reader.where}: field 'target_areas' or 'poses' is needed")
+        if any(a.id == area.id for a in areas):
+            raise ContentError(f"{reader.where}: field 'id' {area.id!r} is used twice")
+        areas.append(area)
+    return tuple(areas)
 
 
 def load_routine_file(path: Path) -> Routine:

@@ -11,7 +11,7 @@ from functools import cache
 
 from skill.routine.content import Part, Pose, Routine
 from skill.routine.names import fold
-from skill.routine.state import FLOW_SEGMENTS_PER_TURN, Segment, State
+from skill.routine.state import FLOW_SEGMENTS_PER_TURN, FULL, Plan, Segment, State
 
 
 @cache
@@ -37,6 +37,47 @@ class Course:
         self.routine = routine
         self.segments = segments_of(routine)
         self.variation_ids = frozenset(v.id for p in routine.poses for v in p.variations)
+        self.area_ids = frozenset(a.id for a in routine.focus_areas)
+        self._plans: dict[Plan, frozenset[str]] = {}
+
+    # ------------------------------------------------------------------ plans
+
+    def plan_parts(self, plan: Plan) -> frozenset[str]:
+        """The ids of the poses and variations a plan has; the relaxation is always in."""
+        found = self._plans.get(plan)
+        if found is None:
+            found = self._plans[plan] = self._select(plan)
+        return found
+
+    def _select(self, plan: Plan) -> frozenset[str]:
+        poses = self.routine.poses
+        everything = {part.id for pose in poses for part in (pose, *pose.variations)}
+        if plan.kind == "full":
+            return frozenset(everything)
+        chosen = {pose.id for pose in poses if pose.relaxation}
+        if plan.kind == "quick":
+            chosen |= set(self.routine.quick)
+        else:
+            area = next((a for a in self.routine.focus_areas if a.id == plan.area), None)
+            if area is None:
+                return frozenset(everything)
+            wanted = {fold(t) for t in area.target_areas}
+            for pose in poses:
+                for part in (pose, *pose.variations):
+                    if part.id in area.poses or wanted & {fold(t) for t in part.target_areas}:
+                        chosen |= {pose.id, part.id}
+        return frozenset(chosen)
+
+    def plan_poses(self, state: State) -> list[Pose]:
+        """The poses of the runner's plan, in routine order."""
+        parts = self.plan_parts(state.plan)
+        return [pose for pose in self.routine.poses if pose.id in parts]
+
+    def first_index(self, state: State) -> int:
+        """The first segment of the runner's plan."""
+        return next((i for i in range(len(self.segments)) if self.included(i, state)), 0)
+
+    # ------------------------------------------------------------------ lookups
 
     def part(self, seg: Segment) -> Part:
         pose = self.routine.poses[seg.pose]
@@ -53,8 +94,13 @@ class Course:
         return self.part(seg).sides[seg.side]
 
     def included(self, index: int, state: State) -> bool:
+        """Whether a segment is in the runner's session: its part is in the plan, and a
+        variation has been said yes to."""
         seg = self.segments[index]
-        return seg.variation is None or self.part(seg).id in state.accepted
+        part_id = self.part(seg).id
+        if state.plan != FULL and part_id not in self.plan_parts(state.plan):
+            return False
+        return seg.variation is None or part_id in state.accepted
 
     def progress(self, state: State) -> tuple[int, int]:
         """(segments done, segments in the routine as the runner is doing it)."""
@@ -74,8 +120,13 @@ class Course:
                 return i
         return None
 
-    def first_of_pose(self, pose: int) -> int:
-        return next(i for i, s in enumerate(self.segments) if s.pose == pose)
+    def next_pose_index(self, index: int, state: State) -> int | None:
+        """The first segment of the next pose in the runner's session."""
+        pose = self.segments[index].pose
+        for i in range(index + 1, len(self.segments)):
+            if self.segments[i].pose != pose and self.included(i, state):
+                return i
+        return None
 
     def offer_after(self, state: State) -> str | None:
         """The variation to offer after the current segment, if it is due and undecided."""
@@ -83,8 +134,9 @@ class Course:
         if seg.variation is not None or state.mode != "hold":
             return None
         pose = self.routine.poses[seg.pose]
+        in_plan = self.plan_parts(state.plan)
         for var in pose.variations:
-            if var.id in state.accepted or var.id in state.declined:
+            if var.id in state.accepted or var.id in state.declined or var.id not in in_plan:
                 continue
             due = seg.side == 0 if var.each_side else seg.side == len(pose.sides) - 1
             if due:

@@ -76,6 +76,14 @@ def _pose(coach: Coach, slots: Slots) -> str | None:
     return ident or (coach.find_part_id(heard) if heard else None)
 
 
+def _go_to(coach: Coach, state: State, slots: Slots) -> Turn:
+    """A pose by name, or a place by description ("the very first pose")."""
+    pose = _pose(coach, slots)
+    if pose is None and "place" in slots:
+        return coach.go_to_place(state, slot_id(slots, "place"))
+    return coach.go_to(state, pose)
+
+
 def _side(slots: Slots) -> str | None:
     side = slot_id(slots, "side")
     return side.split()[0] if side else None
@@ -99,6 +107,8 @@ def _modes(coach: Coach, state: State) -> Iterable[Slots]:
 
 def _poses(coach: Coach, state: State) -> Iterable[Slots]:
     yield {"pose": (None, "headstand")}
+    yield {"place": ("first", "first")}
+    yield {"place": ("last", "last")}
     for pose in coach.routine.poses:
         for part in (pose, *pose.variations):
             yield {"pose": (part.id, part.name)}
@@ -114,6 +124,33 @@ def _breaths(coach: Coach, state: State) -> Iterable[Slots]:
     yield {}
     for breaths in (MIN_BREATHS - 1, *range(MIN_BREATHS, MAX_BREATHS + 1), MAX_BREATHS + 1):
         yield {"breaths": (None, str(breaths))}
+
+
+def _values(slot: str, *values: str) -> Variants:
+    def variants(coach: Coach, state: State) -> Iterable[Slots]:
+        yield {}
+        for value in values:
+            yield {slot: (value, value)}
+
+    return variants
+
+
+def _areas(coach: Coach, state: State) -> Iterable[Slots]:
+    yield {"area": (None, "elbows")}
+    for area in coach.routine.focus_areas:
+        yield {"area": (area.id, area.name)}
+
+
+def _numbers(coach: Coach, state: State) -> Iterable[Slots]:
+    yield {}
+    for number in range(MAX_BREATHS + 2):
+        yield {"number": (None, str(number))}
+
+
+def _body_parts(coach: Coach, state: State) -> Iterable[Slots]:
+    yield {}
+    for body in ("legs", "arms", "hands", "feet", "knees", "hips", "head", "back", "shoulders"):
+        yield {"body_part": (body, body)}
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -138,13 +175,42 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("WhereAmIIntent", _plain(Coach.where_am_i)),
     Operation("RepeatStepIntent", lambda c, s, x: c.repeat_step(s, _step_number(x)), _steps),
     Operation("SetModeIntent", lambda c, s, x: c.set_mode(s, slot_id(x, "mode")), _modes),
-    Operation("GoToPoseIntent", lambda c, s, x: c.go_to(s, _pose(c, x)), _poses),
+    Operation("GoToPoseIntent", _go_to, _poses),
     Operation("SwitchSideIntent", lambda c, s, x: c.switch_side(s, _side(x)), _sides),
     Operation(
         "SetHoldLengthIntent",
         lambda c, s, x: c.set_breaths(s, slot_number(x, "breaths")),
         _breaths,
     ),
+    Operation(
+        "ChangeHoldIntent",
+        lambda c, s, x: c.change_hold(s, slot_id(x, "direction")),
+        _values("direction", "longer", "shorter"),
+    ),
+    Operation(
+        "NumberAnswerIntent",
+        lambda c, s, x: c.answer_number(s, slot_number(x, "number")),
+        _numbers,
+    ),
+    Operation("TakeBreakIntent", _plain(Coach.take_break)),
+    Operation(
+        "SessionLengthIntent",
+        lambda c, s, x: c.set_length(s, slot_id(x, "length")),
+        _values("length", "quick", "full"),
+    ),
+    Operation("FocusIntent", lambda c, s, x: c.set_focus(s, slot_id(x, "area")), _areas),
+    Operation(
+        "InstructionLevelIntent",
+        lambda c, s, x: c.set_brief(s, slot_id(x, "level")),
+        _values("level", "brief", "full"),
+    ),
+    Operation("HowLongIntent", _plain(Coach.how_long)),
+    Operation("ListPosesIntent", _plain(Coach.list_poses)),
+    Operation("PosesLeftIntent", _plain(Coach.poses_left)),
+    Operation("WhatsNextIntent", _plain(Coach.whats_next)),
+    Operation("PoseNameIntent", _plain(Coach.pose_name)),
+    Operation("HowToIntent", lambda c, s, x: c.how_to(s, slot_id(x, "body_part")), _body_parts),
+    Operation("FrontLegIntent", _plain(Coach.front_leg)),
 )
 BY_INTENT: Mapping[str, Operation] = {op.intent: op for op in OPERATIONS}
 

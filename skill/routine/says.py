@@ -20,12 +20,16 @@ class Key(StrEnum):
     WELCOME = "welcome"
     INTRO = "intro"
     INTRO_SIDE = "intro_side"
+    INTRO_VARIATION = "intro_variation"
+    INTRO_PLAIN = "intro_plain"
+    INTRO_BRIEF = "intro_brief"
     STEP = "step"
     HOLD = "hold"
     RELAX = "relax"
     RELAX_END = "relax_end"
     TIP = "tip"
     TARGETS = "targets"
+    SWITCH = "switch"
     OFFER = "offer"
     FLOW_POSE = "flow_pose"
     FLOW = "flow"
@@ -46,6 +50,28 @@ class Key(StrEnum):
     WHICH_MODE = "which_mode"
     BREATHS_SET = "breaths_set"
     BREATHS_RANGE = "breaths_range"
+    BREATHS_LIMIT = "breaths_limit"
+    NUMBER_UNASKED = "number_unasked"
+    PLAN_SET = "plan_set"
+    WHICH_LENGTH = "which_length"
+    UNKNOWN_AREA = "unknown_area"
+    LEVEL_SET = "level_set"
+    WHICH_LEVEL = "which_level"
+    # questions about the routine and the pose
+    HOW_LONG = "how_long"
+    HOW_LONG_UNKNOWN = "how_long_unknown"
+    LIST_POSES = "list_poses"
+    POSES_LEFT = "poses_left"
+    FIRST_UP = "first_up"
+    UP_NEXT = "up_next"
+    NOTHING_NEXT = "nothing_next"
+    POSE_NAME = "pose_name"
+    HOW_TO = "how_to"
+    FRONT_LEG = "front_leg"
+    # a breather
+    BREAK = "break"
+    BREAK_IDLE = "break_idle"
+    BREAK_DECLINED = "break_declined"
     # answers that change nothing
     NOTHING_YET = "nothing_yet"
     NO_SUCH_STEP = "no_such_step"
@@ -60,6 +86,7 @@ class Key(StrEnum):
     HELP_OFFER = "help_offer"
     HELP_RESUME = "help_resume"
     HELP_IDLE = "help_idle"
+    HELP_BREAK = "help_break"
     FALLBACK = "fallback"
     ERROR = "error"
     # reprompts
@@ -67,6 +94,9 @@ class Key(StrEnum):
     RESUME_REPROMPT = "resume_reprompt"
     PAUSED_REPROMPT = "paused_reprompt"
     IDLE_REPROMPT = "idle_reprompt"
+    BREAK_REPROMPT = "break_reprompt"
+    BREATHS_REPROMPT = "breaths_reprompt"
+    STEP_NUMBER_REPROMPT = "step_number_reprompt"
     STEP_REPROMPT = "step_reprompt"
     NEXT_REPROMPT = "next_reprompt"
     # goodbyes
@@ -106,11 +136,14 @@ class Say:
     @classmethod
     def from_dict(cls, raw: Any) -> Say | None:
         """A say kept in the session ("repeat that"); ``None`` for anything not one."""
-        if not isinstance(raw, dict):
+        if not isinstance(raw, dict) or not isinstance(value := raw.get("k"), str):
             return None
         try:
-            key = Key(raw.get("k"))
+            key = Key(value)
         except ValueError:
             return None
         params = raw.get("p")
-        return cls(key, params if isinstance(params, dict) else {})
+        if not isinstance(params, dict):
+            return cls(key)
+        # JSON made the tuples lists; make them tuples again so the say can be remembered.
+        return cls(key, {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})

@@ -32,6 +32,12 @@ class Question(StrEnum):
     """Carry on where you were?"""
     OFFER = "offer"
     """Try this variation? (the variation is the question's subject)"""
+    BREATHS = "breaths"
+    """How many breaths would you like?"""
+    STEP = "step"
+    """Which step would you like to hear?"""
+    BREAK = "break"
+    """(On a breather) a shorter finish, straight to the closing relaxation?"""
 
 
 @dataclass(frozen=True)
@@ -51,18 +57,54 @@ class Pending:
         if not isinstance(raw, str):
             return None
         name, _, subject = raw.partition(":")
-        if name == Question.RESUME and not subject:
-            return RESUME
-        if name == Question.OFFER and subject in variations:
-            return offer(subject)
+        if name == Question.OFFER:
+            return offer(subject) if subject in variations else None
+        for question in (Question.RESUME, Question.BREATHS, Question.STEP, Question.BREAK):
+            if name == question and not subject:
+                return Pending(question)
         return None
 
 
 RESUME = Pending(Question.RESUME)
+ASK_BREATHS = Pending(Question.BREATHS)
+ASK_STEP = Pending(Question.STEP)
+ON_BREAK = Pending(Question.BREAK)
 
 
 def offer(variation: str) -> Pending:
     return Pending(Question.OFFER, variation)
+
+
+PlanKind = Literal["full", "quick", "focus"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which poses the session has: the full routine, the quick session, or the poses that
+    work one focus area (an id of the routine's ``focus_areas``)."""
+
+    kind: PlanKind = "full"
+    area: str | None = None
+
+    def encode(self) -> str:
+        return self.kind if self.area is None else f"{self.kind}:{self.area}"
+
+    @classmethod
+    def decode(cls, raw: object, areas: frozenset[str]) -> Plan:
+        """The plan kept in the session; the full routine for anything stale or tampered."""
+        if raw == "quick":
+            return QUICK
+        if isinstance(raw, str) and raw.startswith("focus:") and raw[6:] in areas:
+            return focus(raw[6:])
+        return FULL
+
+
+FULL = Plan()
+QUICK = Plan("quick")
+
+
+def focus(area: str) -> Plan:
+    return Plan("focus", area)
 
 
 @dataclass(frozen=True)
@@ -84,6 +126,16 @@ class State:
     pending: Pending | None = None
     accepted: tuple[str, ...] = ()
     declined: tuple[str, ...] = ()
+    plan: Plan = FULL
+    brief: bool = False
+    """Brief instructions: the pose's name, side and breath cues, for a runner who knows them."""
+
+    def fresh(self, status: Status = "idle") -> State:
+        """A new start that keeps the runner's choices (mode, breaths, plan, brevity), not
+        their place."""
+        return State(
+            mode=self.mode, breaths=self.breaths, status=status, plan=self.plan, brief=self.brief
+        )
 
     @property
     def started(self) -> bool:

@@ -15,7 +15,8 @@ from string import Formatter
 from typing import Any
 
 from skill.routine.content import Part, Routine, read_yaml, swap_sides
-from skill.routine.says import Say
+from skill.routine.names import fold_words
+from skill.routine.says import Key, Say
 from skill.settings import DEFAULT_LOCALE
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
@@ -71,6 +72,22 @@ def join_words(items: Iterable[str], last: str = "and") -> str:
     return ", ".join(words[:-1]) + f" {last} " + words[-1]
 
 
+_STEPS_FOLLOW = frozenset(
+    {Key.INTRO, Key.INTRO_PLAIN, Key.INTRO_VARIATION, Key.INTRO_SIDE, Key.STEP}
+)
+"""A pose's steps join its introduction in one block (one clip), as do steps said in a row."""
+_WHERE_KEYS = frozenset(
+    {Key.WELCOME_BACK, Key.PAUSED, Key.WHICH_SIDE, Key.ALREADY_ON_SIDE, Key.POSE_NAME}
+)
+"""Lines that say where the runner is: the part's name and the side."""
+
+
+def _mentions(text: str, words: Iterable[str]) -> bool:
+    """Whether a step's text says any of the words (or phrases), as whole words."""
+    folded = f" {' '.join(fold_words(text))} "
+    return any(f" {' '.join(fold_words(word))} " in folded for word in words)
+
+
 class Narrator:
     """Renders :class:`Say` items for one routine and locale."""
 
@@ -110,8 +127,8 @@ class Narrator:
             lines = self._lines_of(say)
             if not lines:
                 continue
-            joins = (say.key == "step" and head in ("intro", "intro_side", "step")) or (
-                say.key == "flow" and head == "flow_pose"
+            joins = (say.key == Key.STEP and head in _STEPS_FOLLOW) or (
+                say.key == Key.FLOW and head == Key.FLOW_POSE
             )
             if joins and out:
                 out[-1].extend(lines)
@@ -139,76 +156,173 @@ class Narrator:
         key = say.key
         part = self.parts.get(p.get("part", ""))
         side = str(p.get("side", ""))
-        if key == "welcome":
+        if key == Key.WELCOME:
             yield Line("welcome", self.routine.welcome, PAUSE_SHORT)
             yield self._prompt_line(f"welcome_{p['mode']}", p, PAUSE_SHORT)
-        elif key == "relax":
+        elif key == Key.RELAX:
             yield Line("relax_start", self.prompt("relax_start"), int(p["seconds"]) * 1000)
-        elif key == "intro" and part:
-            yield Line(
-                f"intro.{part.id}",
-                self.prompt("intro", number=p["number"], name=part.name),
-                PAUSE_SHORT,
+        elif key in (Key.INTRO, Key.INTRO_PLAIN, Key.INTRO_VARIATION) and part:
+            pose = self.parts.get(str(p.get("pose", "")))
+            text = self.prompt(
+                key, number=p.get("number", ""), name=part.name, pose=pose.name if pose else ""
             )
+            ident = f"intro.{part.id}" if key == Key.INTRO else f"{key}.{part.id}"
+            yield Line(ident, text, PAUSE_SHORT)
             if part.two_sided:
                 yield Line(
                     f"side_first.{side}", self.prompt("side_first", side=self.side_word(side))
                 )
             yield self._targets(part)
-        elif key == "intro_side" and part:
+        elif key == Key.INTRO_SIDE and part:
             text = self.prompt("intro_side", name=part.name, side=self.side_word(side))
             yield Line(f"intro_side.{part.id}.{side}", text, PAUSE_AFTER_INTRO)
-        elif key == "step" and part:
-            yield self.step_line(part, int(p["step"]), side, bool(p.get("last")))
-        elif key == "hold":
+        elif key == Key.INTRO_BRIEF and part:
+            text = self.prompt("intro_brief", name=part.name, on_side=self._on_side(side))
+            yield Line(f"intro_brief.{part.id}.{side or 'both'}", text, PAUSE_SHORT)
+        elif key == Key.STEP and part:
+            yield self.step_line(part, int(p["step"]), side)
+        elif key == Key.SWITCH and part and part.switch:
+            text = part.switch.for_side(bool(p.get("last"))) or ""
+            if text:
+                if side and side != part.first_side:
+                    text = swap_sides(text)
+                last = "last" if p.get("last") else "first"
+                yield Line(f"switch.{part.id}.{side}.{last}", text, PAUSE_SHORT)
+        elif key == Key.HOLD:
             yield from self.hold_lines(int(p["breaths"]))
-        elif key == "tip" and part and part.tip:
+        elif key == Key.TIP and part and part.tip:
             yield Line(f"tip.{part.id}", self.prompt("tip", tip=part.tip), PAUSE_SHORT)
-        elif key == "targets" and part:
+        elif key == Key.TARGETS and part:
             yield self._targets(part)
-        elif key == "offer" and part:
+        elif key == Key.OFFER and part:
             offer = getattr(part, "offer", "")
             yield Line(
                 f"offer.{part.id}", f"{offer} {self.prompt('offer_question', name=part.name)}"
             )
-        elif key == "offer_reprompt" and part:
+        elif key == Key.OFFER_REPROMPT and part:
             yield Line(f"offer_reprompt.{part.id}", self.prompt("offer_reprompt", name=part.name))
-        elif key == "flow_pose" and part:
+        elif key == Key.FLOW_POSE and part:
             if side:
                 text = self.prompt("flow_pose_side", name=part.name, side=self.side_word(side))
             else:
                 text = self.prompt("flow_pose", name=part.name)
             yield Line(f"flow_pose.{part.id}.{side or 'both'}", text, PAUSE_SHORT)
-        elif key == "flow" and part:
+        elif key == Key.FLOW and part:
             cue = int(p["cue"])
             text = part.flow[cue - 1]
             if side and side != part.first_side:
                 text = swap_sides(text)
             yield Line(f"flow.{part.id}.{cue}.{side or 'both'}", text, PAUSE_FLOW_CUE)
-        elif key == "closing":
+        elif key == Key.CLOSING:
             yield Line("closing", self.routine.closing, PAUSE_SHORT)
-        elif key in ("welcome_back", "paused", "which_side", "already_on_side", "where") and part:
-            params = {
-                **p,
-                "name": part.name,
-                "side": self.side_word(side),
-                "on_side": self._on_side(side),
-            }
-            yield Line(f"{key}.{part.id}.{side or 'both'}", self.prompt(key, **params))
-        elif key in ("no_such_step", "one_sided", "no_tip") and part:
+        elif key in _WHERE_KEYS and part:
+            yield Line(f"{key}.{part.id}.{side or 'both'}", self.prompt(key, **self._at(p, part)))
+        elif key == Key.WHERE and part:
+            left = self.prompt("minutes_left", minutes=p["minutes"]) if p.get("minutes") else ""
+            text = self.prompt(key, **self._at(p, part), left=left)
+            yield Line(f"where.{part.id}.{side or 'both'}.{p['number']}", text)
+        elif key in (Key.NO_SUCH_STEP, Key.ONE_SIDED, Key.NO_TIP) and part:
             yield Line(f"{key}.{part.id}", self.prompt(key, **{**p, "name": part.name}))
-        elif key == "unknown_pose":
+        elif key == Key.FRONT_LEG and part:
+            yield self._front_leg(part, side)
+        elif key == Key.HOW_TO and part:
+            yield from self._how_to(part, side, str(p.get("body", "")))
+        elif key in (Key.FIRST_UP, Key.UP_NEXT) and part:
+            text = self.prompt(key, name=part.name, on_side=self._on_side(side))
+            yield Line(f"{key}.{part.id}.{side or 'both'}", text)
+        elif key == Key.UNKNOWN_POSE:
             yield Line(key, self.prompt(key, examples=self._pose_examples()))
-        elif key == "mode_already":
+        elif key == Key.UNKNOWN_AREA:
+            areas = join_words((a.name for a in self.routine.focus_areas), "or")
+            yield Line(key, self.prompt(key, areas=areas))
+        elif key == Key.MODE_ALREADY:
             yield self._prompt_line(f"mode_already_{p['mode']}", p)
-        elif key == "mode_set":
+        elif key == Key.MODE_SET:
             yield Line(
                 f"mode_set_{p['mode']}", self.prompt(f"mode_set_{p['mode']}", **p), PAUSE_SHORT
             )
-        elif key == "breaths_set" and p.get("breaths") == 1:
+        elif key == Key.LEVEL_SET:
+            yield self._prompt_line(f"level_set_{p['level']}", p, PAUSE_SHORT)
+        elif key == Key.BREATHS_SET and p.get("breaths") == 1:
             yield Line("breaths_set_one", self.prompt("breaths_set_one"))
+        elif key == Key.BREATHS_LIMIT:
+            limit = "breaths_limit_one" if p.get("breaths") == 1 else "breaths_limit"
+            yield self._prompt_line(limit, p)
+        elif key == Key.PLAN_SET:
+            yield Line(f"plan_set.{p['plan']}", self._plan_text(p), PAUSE_SHORT)
+        elif key == Key.HOW_LONG:
+            left = self.prompt("minutes_left", minutes=p["left"]) if p.get("left") else ""
+            text = self.prompt(
+                key,
+                plan=self._plan_name(p),
+                minutes=p["minutes"],
+                mode=p.get("mode", ""),
+                left=left,
+            )
+            yield Line(f"how_long.{p['plan']}", text)
+        elif key == Key.LIST_POSES:
+            names = [self.parts[i].name for i in p["poses"] if i in self.parts]
+            text = self.prompt(
+                key, plan=self._plan_name(p), count=len(names), names=join_words(names)
+            )
+            yield Line(f"list_poses.{p['plan']}.{len(names)}", text)
+        elif key == Key.POSES_LEFT:
+            names = [self.parts[i].name for i in p["poses"] if i in self.parts]
+            if not names:
+                yield Line("poses_left.none", self.prompt("poses_left_none"))
+            else:
+                text = self.prompt(key, count=len(names), names=join_words(names))
+                yield Line(f"poses_left.{len(names)}", text)
         else:
             yield self._prompt_line(key, p)
+
+    def _at(self, p: Mapping[str, Any], part: Part) -> dict[str, Any]:
+        """The parameters of a line about where the runner is in a part."""
+        side = str(p.get("side", ""))
+        return {
+            **p,
+            "name": part.name,
+            "side": self.side_word(side),
+            "on_side": self._on_side(side),
+        }
+
+    def _plan_name(self, p: Mapping[str, Any]) -> str:
+        if p.get("plan") == "focus":
+            area = next((a for a in self.routine.focus_areas if a.id == p.get("area")), None)
+            return self.prompt("plan_name_focus", area=area.name if area else "")
+        return self.prompt(f"plan_name_{p.get('plan', 'full')}")
+
+    def _plan_text(self, p: Mapping[str, Any]) -> str:
+        about = self.prompt("about_minutes", minutes=p["minutes"]) if p.get("minutes") else ""
+        return self.prompt("plan_set", plan=self._plan_name(p), poses=p["poses"], about=about)
+
+    def _front_leg(self, part: Part, side: str) -> Line:
+        words = " ".join([*(s.text for s in part.steps), *part.flow]).lower()
+        lunging = any(w in words for w in self.prompts["front_leg_words"])
+        if part.two_sided and side and lunging:
+            text = self.prompt("front_leg", side=self.side_word(side), name=part.name)
+            return Line(f"front_leg.{part.id}.{side}", text)
+        return Line(f"front_leg_none.{part.id}", self.prompt("front_leg_none", name=part.name))
+
+    def _how_to(self, part: Part, side: str, body: str) -> Iterator[Line]:
+        """The steps of a part, or those that mention a part of the body."""
+        if not body:
+            text = self.prompt("how_to", name=part.name, on_side=self._on_side(side))
+            yield Line(f"how_to.{part.id}.{side or 'both'}", text, PAUSE_SHORT)
+            for number in range(1, len(part.steps) + 1):
+                yield self.step_line(part, number, side)
+            return
+        words = self.prompts["body_words"].get(body, [body])
+        name = self.prompts["body_names"].get(body, body)
+        found = [number for number, step in enumerate(part.steps, 1) if _mentions(step.text, words)]
+        if not found:
+            text = self.prompt("how_to_body_none", name=part.name, body=name)
+            yield Line(f"how_to_body_none.{part.id}.{body}", text)
+            return
+        text = self.prompt("how_to_body", name=part.name, body=name)
+        yield Line(f"how_to_body.{part.id}.{body}", text, PAUSE_SHORT)
+        for number in found:
+            yield self.step_line(part, number, side)
 
     def _prompt_line(self, key: str, params: Mapping[str, Any], pause_ms: int = 0) -> Line:
         """A plain prompt; its id carries only the values its text uses, so clips can be listed."""
@@ -231,8 +345,8 @@ class Narrator:
         )
         return Line(f"targets.{part.id}", self.prompt("targets", areas=areas), PAUSE_AFTER_INTRO)
 
-    def step_line(self, part: Part, number: int, side: str, last: bool) -> Line:
-        text = part.steps[number - 1].for_side(last)
+    def step_line(self, part: Part, number: int, side: str) -> Line:
+        text = part.steps[number - 1].text
         if side and side != part.first_side:
             text = swap_sides(text)
         return Line(

@@ -1,8 +1,8 @@
-"""SSML for Alexa: build it from narration lines, and check it against Alexa's limits."""
+"""SSML for Alexa: built from narration blocks within Alexa's limits on breaks (10 s each) and
+clips (5 and 240 s a response), and read back as text."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from xml.etree import ElementTree
@@ -10,11 +10,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 from skill.speech.narration import Block
 
-MAX_SPEECH_CHARS = 8000
 MAX_BREAK_MS = 10_000
 MAX_AUDIO_TAGS = 5
 MAX_AUDIO_SECONDS = 240.0
-MAX_RESPONSE_BYTES = 24 * 1024
 
 ClipLookup = Callable[[Block], "tuple[str, float] | None"]
 """Given a block of lines, the URL and seconds of its prerendered clip, or None."""
@@ -77,43 +75,10 @@ def to_ssml(blocks: Iterable[Block], clips: ClipLookup | None = None) -> str:
     return "<speak>" + "".join(body).strip() + "</speak>"
 
 
-_TIME = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)$")
-
-
-def check_ssml(ssml: str) -> list[str]:
-    """Everything about this SSML that Alexa would reject; empty when it is fine."""
-    problems = []
-    if len(ssml) > MAX_SPEECH_CHARS:
-        problems.append(f"{len(ssml)} characters, over {MAX_SPEECH_CHARS}")
-    try:
-        root = ElementTree.fromstring(ssml)
-    except ElementTree.ParseError as exc:
-        return [*problems, f"not well-formed: {exc}"]
-    if root.tag != "speak":
-        problems.append(f"root element is <{root.tag}>, not <speak>")
-    audio = 0
-    for element in root.iter():
-        if element.tag == "break":
-            match = _TIME.match(element.get("time", ""))
-            if not match:
-                problems.append(f"break without a valid time: {element.attrib}")
-                continue
-            value = float(match.group(1)) * (1 if match.group(2) == "ms" else 1000)
-            if value > MAX_BREAK_MS:
-                problems.append(f"break of {value:.0f} ms, over {MAX_BREAK_MS}")
-        elif element.tag == "audio":
-            audio += 1
-            if not element.get("src", "").startswith("https://"):
-                problems.append(f"audio src is not https: {element.get('src')}")
-        elif element.tag not in ("speak", "p", "s", "emphasis", "prosody", "say-as"):
-            problems.append(f"unexpected element <{element.tag}>")
-    if audio > MAX_AUDIO_TAGS:
-        problems.append(f"{audio} audio tags, over {MAX_AUDIO_TAGS}")
-    return problems
-
-
 def plain_text(ssml: str) -> str:
-    """What the SSML says, as text (pauses shown as ' ... ' where they are long)."""
+    """What the SSML says, as one line of text: its words with runs of whitespace made one
+    space, each ``<audio>`` clip as ``[audio URL]``, and no pauses (breaks are left out).
+    Text that is not well-formed XML comes back as it is."""
     try:
         root = ElementTree.fromstring(ssml)
     except ElementTree.ParseError:

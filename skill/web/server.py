@@ -42,7 +42,7 @@ GUNICORN_LOGGING = {
 """gunicorn's own messages as JSON lines too, like the skill's."""
 
 
-class _NoAccessLogger(glogging.Logger):  # type: ignore[misc]
+class _NoAccessLogger(glogging.Logger):
     """gunicorn's logger without its access log: the webhook writes its own JSON line a request,
     and a logging config would otherwise make gunicorn build (and drop) one on every request."""
 
@@ -54,7 +54,7 @@ class _NoAccessLogger(glogging.Logger):  # type: ignore[misc]
         return None
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
+class _Gunicorn(BaseApplication):
     def __init__(self, app: Flask, options: dict[str, Any]) -> None:
         self.application = app
         self.options = options
@@ -64,7 +64,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
+    # types-gunicorn's WSGI app type (a MutableMapping environ) does not accept typeshed's,
+    # which Flask follows (a dict environ); gunicorn passes a dict.
+    def load(self) -> Flask:  # type: ignore[override]
         return self.application
 
 

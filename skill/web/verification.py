@@ -27,11 +27,11 @@ import ssl
 import threading
 import urllib.request
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from ask_sdk_webservice_support.verifier_constants import (
@@ -360,7 +360,15 @@ def verify_application_id(envelope: Mapping[str, Any], skill_id: str | None) -> 
         raise VerificationError("application id does not match")
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
+class Headers(Protocol):
+    """HTTP request headers: a plain mapping, or werkzeug's ``Headers`` (not a ``Mapping``)."""
+
+    def get(self, key: str, /) -> str | None: ...
+
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
+
+def _header(headers: Headers, name: str) -> str | None:
     value = headers.get(name)
     if value is not None:
         return value
@@ -418,7 +426,7 @@ class RequestVerifier:
 
     def verify(
         self,
-        headers: Mapping[str, str],
+        headers: Headers,
         raw_body: bytes,
         envelope: Mapping[str, Any],
         now: datetime | None = None,

@@ -32,18 +32,19 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status=status, mimetype="application/json")
 
 
+def _member(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    """``parent[key]`` when it is a JSON object, else an empty one."""
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _summary(envelope: Any) -> dict[str, Any]:
     """What the access log may say about a request: never the raw user id."""
     if not isinstance(envelope, dict):
         return {}
-    req = envelope.get("request") if isinstance(envelope.get("request"), dict) else {}
-    intent = req.get("intent") if isinstance(req.get("intent"), dict) else {}
-    system = (
-        (envelope.get("context") or {}).get("System")
-        if isinstance(envelope.get("context"), dict)
-        else None
-    )
-    user = ((system or {}).get("user") or {}).get("userId") if isinstance(system, dict) else None
+    req = _member(envelope, "request")
+    intent = _member(req, "intent")
+    user = _member(_member(_member(envelope, "context"), "System"), "user").get("userId")
     out = {
         "request_id": req.get("requestId"),
         "type": req.get("type"),

@@ -13,7 +13,7 @@ import select
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TextIO
 
@@ -24,8 +24,6 @@ from skill.routine.state import DEFAULT_BREATHS, Mode
 
 from .export import decode_files, mix, read_clip
 from .timeline import (
-    CLOSING,
-    WELCOME,
     PlayerError,
     Section,
     SectionKey,
@@ -73,7 +71,7 @@ class PlayerState:
 def _map_section(key: SectionKey, timeline: Timeline) -> Section:
     """The section of another timeline that matches ``key``: the same segment, else the last
     segment before it (a variation maps to its pose), else the first."""
-    if key in (WELCOME, CLOSING):
+    if isinstance(key, str):  # the welcome or the closing
         match = [s for s in timeline.sections if s.key == key]
     else:
         match = [s for s in timeline.sections if isinstance(s.key, int) and s.key <= key]
@@ -154,6 +152,16 @@ class Device(Protocol):
 DeviceFactory = Callable[[int], Device]
 
 
+class Keys(Protocol):
+    """Where the player reads its keys from while in use (:class:`TerminalKeys`, or a script)."""
+
+    def __enter__(self) -> Keys: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def read(self, timeout: float) -> str: ...
+
+
 @contextlib.contextmanager
 def _quiet_stderr() -> Iterator[None]:
     """Silence file descriptor 2: ALSA's C library writes its complaints straight to it."""
@@ -189,7 +197,7 @@ def open_device(sample_rate: int) -> Device:
         if not real:
             raise NoAudioDevice(NO_DEVICE)
         try:
-            device = miniaudio.PlaybackDevice(
+            device: Device = miniaudio.PlaybackDevice(
                 output_format=miniaudio.SampleFormat.SIGNED16,
                 nchannels=1,
                 sample_rate=sample_rate,
@@ -251,7 +259,7 @@ def play(
     mode: Mode,
     *,
     device_factory: DeviceFactory | None = None,
-    keys: TerminalKeys | None = None,
+    keys: Keys | None = None,
     out: TextIO | None = None,
     coach: Coach | None = None,
 ) -> PlayerState:
@@ -275,7 +283,7 @@ def play(
         lock = threading.Lock()
         shared = [PlayerState(timelines, mode)]
 
-        def feed() -> Iterator[np.ndarray]:
+        def feed() -> Generator[np.ndarray, int, None]:
             count = yield np.zeros(0, dtype=np.int16)
             while True:
                 with lock:

@@ -20,9 +20,8 @@ from skill.routine.coach import Coach
 from skill.routine.content import Routine
 from skill.routine.says import Say
 from skill.routine.state import DEFAULT_BREATHS, Mode, State, Turn
+from skill.routine.timing import Timing, TimingSource
 from skill.speech.narration import (
-    PAUSE_BREATH_IN,
-    PAUSE_BREATH_OUT,
     Block,
     Line,
     Narrator,
@@ -108,7 +107,10 @@ def resolve_part(coach: Coach, words: str) -> str:
 
 def session_turns(coach: Coach, session: Session) -> list[Turn]:
     """The turns of a session with no interaction, from the first to the goodbye."""
-    fresh = State(mode=session.mode, breaths=session.breaths)
+    # Saying yes to every variation from the start is how a flow has them too (flow mode
+    # never offers them); in hold mode it is the same session as yes to each offer.
+    accepted = tuple(sorted(coach.variation_ids)) if session.variations else ()
+    fresh = State(mode=session.mode, breaths=session.breaths, accepted=accepted)
     if session.start_at is None:
         turn = coach.start(fresh, welcome=True)
     else:
@@ -175,7 +177,6 @@ class Cue:
 class Section:
     key: SectionKey
     start: float
-    first_cue: int
 
 
 @dataclass(frozen=True)
@@ -189,9 +190,9 @@ class Timeline:
 
     def __post_init__(self) -> None:
         sections: list[Section] = []
-        for i, cue in enumerate(self.cues):
+        for cue in self.cues:
             if not sections or sections[-1].key != cue.section:
-                sections.append(Section(cue.section, cue.start, i))
+                sections.append(Section(cue.section, cue.start))
         object.__setattr__(self, "sections", tuple(sections))
         object.__setattr__(self, "_starts", tuple(c.start for c in self.cues))
         object.__setattr__(self, "_section_starts", tuple(s.start for s in sections))
@@ -228,7 +229,7 @@ def _heard_lines(
     coach: Coach, narrator: Narrator, says: Sequence[Say], section: SectionKey
 ) -> list[_Heard]:
     """Each line of ``says`` with its section (carried on from ``section``) and label."""
-    segment_of = {
+    segment_of: dict[tuple[str | None, str], int] = {
         (coach.part(seg).id, coach.part(seg).sides[seg.side]): i
         for i, seg in enumerate(coach.segments)
     }
@@ -378,9 +379,56 @@ def build_timeline(
     return Timeline(session.mode, session.breaths, tuple(cues))
 
 
-def expected_hold_pause(breaths: int) -> float:
-    """The silence in a hold: a breath in and a breath out for each breath, in seconds."""
-    return breaths * (PAUSE_BREATH_IN + PAUSE_BREATH_OUT) / 1000
+def timing_source(routine: Routine, clips: Mapping[str, Clip]) -> TimingSource:
+    """Durations for the state machine, measured on the timeline of the whole routine (every
+    variation included) at each mode and hold length, built when first asked for."""
+    segments = len(Coach(routine).segments)
+    found: dict[tuple[Mode, int], Timing | None] = {}
+
+    def timing(mode: Mode, breaths: int) -> Timing | None:
+        key = (mode, breaths)
+        if key not in found:
+            try:
+                timeline = build_timeline(routine, clips, Session(mode, breaths))
+            except PlayerError:  # clips missing or stale: no figures rather than wrong ones
+                found[key] = None
+            else:
+                found[key] = _timing_of(timeline, segments)
+        return found[key]
+
+    return timing
+
+
+def clip_timing(routine: Routine, audio_dir: Path) -> TimingSource:
+    """:func:`timing_source` over the clips in ``audio_dir``, read when first asked for; no
+    figures if there are none."""
+    source: list[TimingSource | None] = []
+
+    def timing(mode: Mode, breaths: int) -> Timing | None:
+        if not source:
+            try:
+                source.append(timing_source(routine, load_clips(audio_dir)))
+            except PlayerError:
+                source.append(None)
+        found = source[0]
+        return found(mode, breaths) if found is not None else None
+
+    return timing
+
+
+def _timing_of(timeline: Timeline, segments: int) -> Timing:
+    seconds = [0.0] * segments
+    welcome = closing = 0.0
+    ends = [s.start for s in timeline.sections[1:]] + [timeline.total]
+    for section, end in zip(timeline.sections, ends, strict=True):
+        length = end - section.start
+        if isinstance(section.key, int):
+            seconds[section.key] += length
+        elif section.key == WELCOME:
+            welcome += length
+        else:
+            closing += length
+    return Timing(welcome=welcome, closing=closing, segments=tuple(seconds))
 
 
 def missing_files(timeline: Timeline) -> list[Path]:
