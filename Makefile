@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench audio clean build-YogaFunction
+.PHONY: run test lint format bench audio clean build-YogaFunction phrasings
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,9 +19,18 @@ YOGA_DB ?= $(CURDIR)/instance/progress.sqlite3
 run: $(STAMP)
 	YOGA_DB="$(YOGA_DB)" $(BIN)/yoga-skill serve --dev
 
-test: $(STAMP)
+# virtual-alexa (npm) drives the running webhook with the skill's own interaction models.
+VA_DIR := tests/virtual_alexa
+VA_STAMP := $(VA_DIR)/node_modules/.package-lock.json
+
+$(VA_STAMP): $(VA_DIR)/package.json $(VA_DIR)/package-lock.json
+	npm ci --prefix $(VA_DIR) --ignore-scripts --no-audit --no-fund
+	touch $@
+
+test: $(STAMP) $(VA_STAMP)
 	$(BIN)/ruff check skill tests bench
 	$(BIN)/ruff format --check skill tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest -q --cov=skill --cov-branch --cov-report=term:skip-covered
 
 lint: $(STAMP)
@@ -35,6 +44,9 @@ bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || \
 		echo "wrk could not be installed: the bench uses its Python load client"
 	$(BIN)/python bench/run.py
+
+phrasings: $(STAMP) $(VA_STAMP)
+	$(BIN)/python bench/phrasings.py
 
 audio: $(STAMP)
 	$(BIN)/yoga-skill render-audio
@@ -55,4 +67,4 @@ build-YogaFunction:
 		--target "$(ARTIFACTS_DIR)" $(LAMBDA_PIP_PLATFORM) -r requirements-lambda.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .coverage
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .coverage $(VA_DIR)/node_modules

@@ -375,7 +375,17 @@ def test_go_to_unknown_pose(
 
 @pytest.mark.parametrize(
     ("value", "breaths"),
-    [("8", 8), ("1", 1), ("15", 15), ("99", None), ("0", None), ("banana", None), ("?", None)],
+    [
+        ("8", 8),
+        ("1", 1),
+        ("15", 15),
+        ("eight", 8),  # some clients send the words, not the digits
+        ("Twelve", 12),
+        ("99", None),
+        ("0", None),
+        ("banana", None),
+        ("?", None),
+    ],
 )
 def test_set_hold_length_slot(
     value: str, breaths: int | None, skill: CustomSkill, launched: tuple[Session, Any]

@@ -234,6 +234,9 @@ def _read_model(source: Mapping[str, Any] | str | os.PathLike[str]) -> Mapping[s
     return model
 
 
+_COMPILED: dict[tuple[str, int, str], Resolver] = {}
+
+
 class Resolver:
     """Resolves text against one locale's interaction model. Build once; :meth:`resolve` is fast."""
 
@@ -301,11 +304,16 @@ class Resolver:
 
     @classmethod
     def for_locale(cls, locale: str = DEFAULT_LOCALE, models_dir: Path | None = None) -> Resolver:
-        """The resolver for ``interaction_models/<locale>.json`` next to the package."""
+        """The resolver for ``interaction_models/<locale>.json`` next to the package, compiled
+        once per process (a model of thousands of samples takes a second to compile)."""
         path = (models_dir or MODELS_DIR) / f"{locale}.json"
         if not path.is_file():
             raise FileNotFoundError(f"no interaction model for locale {locale!r}: {path}")
-        return cls(path, locale=locale)
+        key = (str(path.resolve()), path.stat().st_mtime_ns, locale)
+        found = _COMPILED.get(key)
+        if found is None or not isinstance(found, cls):
+            found = _COMPILED[key] = cls(path, locale=locale)
+        return found
 
     def slot_type(self, intent: str, slot: str) -> str | None:
         """The type of a slot ("PoseType", "AMAZON.NUMBER"), or None if it isn't declared."""

@@ -82,6 +82,11 @@ _WHERE_KEYS = frozenset(
 """Lines that say where the runner is: the part's name and the side."""
 
 
+def _sentence(text: str) -> str:
+    """A line that starts with a filled-in phrase still starts with a capital."""
+    return text[:1].upper() + text[1:]
+
+
 def _mentions(text: str, words: Iterable[str]) -> bool:
     """Whether a step's text says any of the words (or phrases), as whole words."""
     folded = f" {' '.join(fold_words(text))} "
@@ -259,13 +264,13 @@ class Narrator:
                 mode=p.get("mode", ""),
                 left=left,
             )
-            yield Line(f"how_long.{p['plan']}", text)
+            yield Line(f"how_long.{p['plan']}", _sentence(text))
         elif key == Key.LIST_POSES:
             names = [self.parts[i].name for i in p["poses"] if i in self.parts]
             text = self.prompt(
                 key, plan=self._plan_name(p), count=len(names), names=join_words(names)
             )
-            yield Line(f"list_poses.{p['plan']}.{len(names)}", text)
+            yield Line(f"list_poses.{p['plan']}.{len(names)}", _sentence(text))
         elif key == Key.POSES_LEFT:
             names = [self.parts[i].name for i in p["poses"] if i in self.parts]
             if not names:
