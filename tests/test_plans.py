@@ -307,3 +307,10 @@ def test_resume_with_nothing_paused_skips_nothing() -> None:
     state = COACH.go_to(State(status="active"), "warrior_two").state
     again = COACH.resume(state)
     assert again.state.segment == state.segment
+
+
+def test_a_remembered_plan_is_announced_at_the_start() -> None:
+    state = COACH.set_length(State(), "quick").state
+    again = COACH.launch(COACH.finish(state).state)
+    assert keys(again)[:3] == ["welcome", "plan_set", "intro_plain"]
+    assert COACH.launch(State()).says[1].key is not Key.PLAN_SET

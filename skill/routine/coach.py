@@ -221,7 +221,10 @@ class Coach(Course):
             return self.resume(state)
         if state.status == "active" and not welcome:
             return self.repeat_pose(state)
-        return self._begin(state, [Say(Key.WELCOME, {"mode": state.mode})])
+        lead = [Say(Key.WELCOME, {"mode": state.mode})]
+        if state.plan != FULL:  # a remembered quick or focused session says so
+            lead.append(Say(Key.PLAN_SET, self._plan_params(state)))
+        return self._begin(state, lead)
 
     def next(self, state: State) -> Turn:
         """Move on. With a variation on offer, "next" means no thanks; after a single step
