@@ -4,12 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench audio clean build-YogaFunction phrasings
+.PHONY: run test lint format bench audio clean build-YogaFunction phrasings package chromium lighthouse
 
+# cairosvg (the publish extra: it draws the skill's icon) needs the cairo library, from Debian.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -c 'import cairosvg' 2>/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq libcairo2)
 	touch $(STAMP)
 
 # `make run` keeps this checkout's own runner's progress in a git-ignored file, so a fresh clone
@@ -27,11 +30,36 @@ $(VA_STAMP): $(VA_DIR)/package.json $(VA_DIR)/package-lock.json
 	npm ci --prefix $(VA_DIR) --ignore-scripts --no-audit --no-fund
 	touch $@
 
-test: $(STAMP) $(VA_STAMP)
+# apl-suggester (npm), Alexa's own APL linter, checks the screens' documents (tests/test_screens.py).
+APL_DIR := tests/apl
+APL_STAMP := $(APL_DIR)/node_modules/.package-lock.json
+
+$(APL_STAMP): $(APL_DIR)/package.json $(APL_DIR)/package-lock.json
+	npm ci --prefix $(APL_DIR) --ignore-scripts --no-audit --no-fund
+	touch $@
+
+# The phone player's browser tests drive Debian's Chromium with its chromedriver (installed here
+# when missing); Lighthouse (npm) scores the page in it (tests/test_player_browser.py).
+BROWSER_DIR := tests/browser
+BROWSER_STAMP := $(BROWSER_DIR)/node_modules/.package-lock.json
+
+chromium:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+
+$(BROWSER_STAMP): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
+	npm ci --prefix $(BROWSER_DIR) --ignore-scripts --no-audit --no-fund
+	touch $@
+
+test: $(STAMP) $(VA_STAMP) $(APL_STAMP) $(BROWSER_STAMP) chromium
 	$(BIN)/ruff check skill tests bench
 	$(BIN)/ruff format --check skill tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -q --cov=skill --cov-branch --cov-report=term:skip-covered
+	BROWSER_TESTS=require $(BIN)/pytest -q --cov=skill --cov-branch --cov-report=term:skip-covered
+
+# Lighthouse's four scores for the phone player on its phone profile; under target fails.
+lighthouse: $(STAMP) $(BROWSER_STAMP) chromium
+	$(BIN)/python $(BROWSER_DIR)/lighthouse.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check skill tests bench
@@ -51,20 +79,27 @@ phrasings: $(STAMP) $(VA_STAMP)
 audio: $(STAMP)
 	$(BIN)/yoga-skill render-audio
 
+# skill-package/ from its sources (skill/publish/, publish.yaml, interaction_models/), checked;
+# then build/post-run-yoga-skill-package.zip for import and build/site/ (README, "Publishing").
+package: $(STAMP)
+	$(BIN)/yoga-skill package
+
 # `sam build` (template.yaml, BuildMethod: makefile) runs this with ARTIFACTS_DIR set: the skill
-# package (code, routines and prompts; no caches) plus requirements-lambda.txt installed for the
-# Lambda runtime (Python 3.12 on arm64) whatever the build machine is.
+# package (code, routines, prompts and screens; no caches) plus requirements-lambda.txt installed
+# for the Lambda runtime (Python 3.12 on arm64) whatever the build machine is.
 LAMBDA_PIP_PLATFORM ?= --platform manylinux2014_aarch64 --implementation cp --python-version 3.12 --only-binary=:all:
 
 build-YogaFunction:
 	test -n "$(ARTIFACTS_DIR)"
 	mkdir -p "$(ARTIFACTS_DIR)"
 	rm -rf "$(ARTIFACTS_DIR)/skill"
-	find skill -name __pycache__ -prune -o -type f \( -name '*.py' -o -name '*.yaml' -o -name py.typed \) -print \
+	find skill -name __pycache__ -prune -o -type f \( -name '*.py' -o -name '*.yaml' -o -name py.typed \
+		-o -path 'skill/screens/apl/*.json' \) -print \
 		| tar -cf - -T - | tar -xf - -C "$(ARTIFACTS_DIR)"
 	mkdir -p "$(ARTIFACTS_DIR)/audio" && cp audio/manifest.json "$(ARTIFACTS_DIR)/audio/"
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile --upgrade \
 		--target "$(ARTIFACTS_DIR)" $(LAMBDA_PIP_PLATFORM) -r requirements-lambda.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .coverage $(VA_DIR)/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .coverage $(VA_DIR)/node_modules $(APL_DIR)/node_modules \
+		$(BROWSER_DIR)/node_modules

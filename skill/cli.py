@@ -15,6 +15,7 @@ from skill.settings import DEFAULT_LOCALE, LOCALES, Settings
 from skill.web import logs
 
 AUDIO_EXTRA = "pip install 'post-run-yoga[audio]'"
+PUBLISH_EXTRA = "pip install 'post-run-yoga[publish]'"
 AUDIO_EXTRA_MODULES = frozenset({"gtts", "lameenc", "miniaudio", "mutagen", "numpy", "requests"})
 """What the ``audio`` extra installs: rendering and playing the clips, not the skill."""
 
@@ -164,6 +165,73 @@ def cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_player(args: argparse.Namespace) -> int:
+    from skill.audio.player.timeline import PlayerError
+    from skill.web.player_site import player_site
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"cannot write the player to {out}: not a directory")
+    try:
+        count = player_site(Path(args.audio_dir)).export(out)
+    except (OSError, PlayerError) as exc:
+        raise CliError(str(exc)) from None
+    print(f"wrote the phone player to {out}: the page and {count} session timelines")
+    return 0
+
+
+def cmd_build_models(args: argparse.Namespace) -> int:
+    from skill.local.grammar import GrammarError, first_stale, write_all
+
+    try:
+        if args.check:
+            stale = first_stale()
+            if stale is not None:
+                print(
+                    f"yoga-skill: {stale.path.name} differs from what grammar.yaml gives: "
+                    "run yoga-skill build-models",
+                    file=sys.stderr,
+                )
+                return 1
+            return 0
+        built = write_all()
+    except GrammarError as exc:
+        raise CliError(str(exc)) from None
+    for model in built:
+        print(f"{model.path.name}: {model.samples} samples, {len(model.text.encode()):,} bytes")
+    return 0
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    try:
+        from skill.publish.content import PublishError
+        from skill.publish.package import SKILL_PACKAGE_DIR, make_package
+    except ImportError as exc:
+        raise CliError(
+            f"package needs the publishing tools ({exc.name} is not installed): {PUBLISH_EXTRA}"
+        ) from None
+    try:
+        outcome = make_package(check=args.check)
+    except (PublishError, OSError) as exc:
+        raise CliError(str(exc)) from None
+    where = SKILL_PACKAGE_DIR.name
+    for path in outcome.stale:
+        print(f"yoga-skill: {where}/{path} differs from its sources: run yoga-skill package")
+    for problem in outcome.report.problems:
+        print(f"yoga-skill: {where}: {problem}", file=sys.stderr)
+    if outcome.stale or not outcome.report.valid:
+        return 1 if args.check else 2
+    if outcome.zip_path is not None:
+        print(f"wrote {outcome.zip_path} ({outcome.zip_path.stat().st_size:,} bytes)")
+    for page in outcome.site:
+        print(f"wrote {page}")
+    if outcome.report.ready:
+        print(f"{where}/ is complete: ready for certification")
+    else:
+        print(f"{where}/ is a draft; not set yet: " + "; ".join(outcome.report.missing))
+    return 0
+
+
 def _export_progress(stream: TextIO) -> Callable[[str, int, int], None]:
     tty = stream.isatty()
 
@@ -214,6 +282,29 @@ def build_parser() -> argparse.ArgumentParser:
     play_out.add_argument("--export", metavar="FILE.mp3", help="write the session as one MP3")
     play.add_argument("--audio-dir", default=str(AUDIO_DIR), help="the audio directory")
     play.set_defaults(func=cmd_play)
+    player = sub.add_parser(
+        "export-player", help="write the phone player as static files (for S3; no clips)"
+    )
+    player.add_argument("out", metavar="DIR", help="the folder to write (the site's root)")
+    player.add_argument("--audio-dir", default=str(AUDIO_DIR), help="the audio directory")
+    player.set_defaults(func=cmd_export_player)
+    models = sub.add_parser(
+        "build-models", help="write interaction_models/<locale>.json from grammar.yaml"
+    )
+    models.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if a model file is stale"
+    )
+    models.set_defaults(func=cmd_build_models)
+    package = sub.add_parser(
+        "package",
+        help="regenerate and check skill-package/, write the zip for import and the pages",
+    )
+    package.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if skill-package/ is stale or breaks a rule",
+    )
+    package.set_defaults(func=cmd_package)
     return parser
 
 

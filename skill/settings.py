@@ -16,6 +16,25 @@ from skill.resources import AUDIO_DIR
 DEFAULT_LOCALE = "en-GB"
 LOCALES = ("en-GB", "en-US", "en-AU", "en-CA", "en-IN")
 """The locales the skill has interaction models for."""
+ENGLISH_FALLBACKS = {
+    "nz": "en-AU",
+    "ie": "en-GB",
+    "za": "en-GB",
+    "sg": "en-GB",
+    "hk": "en-GB",
+    "my": "en-GB",
+    "mt": "en-GB",
+    "pk": "en-IN",
+    "lk": "en-IN",
+    "bd": "en-IN",
+    "np": "en-IN",
+    "ph": "en-US",
+    "pr": "en-US",
+}
+"""English regions without a model of their own, by the nearest supported locale; any other
+English region gets :data:`DEFAULT_LOCALE`."""
+_SUPPORTED = frozenset(LOCALES)
+_LOCALES_BY_KEY = {locale.lower(): locale for locale in LOCALES}
 MAX_BODY_BYTES = 128 * 1024
 """Alexa's requests are a few kilobytes; anything far larger is not from Alexa."""
 DEFAULT_DYNAMODB_TABLE = "post-run-yoga-progress"
@@ -24,6 +43,25 @@ Backend = Literal["sqlite", "dynamodb", "none"]
 BACKENDS: tuple[Backend, ...] = ("sqlite", "dynamodb", "none")
 _OFF = frozenset({"0", "false", "no", "off"})
 _ON = frozenset({"1", "true", "yes", "on"})
+
+
+def supported_locale(locale: object) -> str:
+    """The supported locale for a request's ``locale``: itself when the skill has it (in any
+    case, with ``-`` or ``_``), the nearest for another English region (:data:`ENGLISH_FALLBACKS`),
+    else :data:`DEFAULT_LOCALE`. Always one of :data:`LOCALES`: what a request says is never a
+    file name or a cache key."""
+    if not isinstance(locale, str):
+        return DEFAULT_LOCALE
+    if locale in _SUPPORTED:
+        return locale
+    key = locale[:16].strip().replace("_", "-").lower()
+    found = _LOCALES_BY_KEY.get(key)
+    if found is not None:
+        return found
+    language, _, region = key.partition("-")
+    if language == "en":
+        return ENGLISH_FALLBACKS.get(region, DEFAULT_LOCALE)
+    return DEFAULT_LOCALE
 
 
 def default_sqlite_path(environ: Mapping[str, str]) -> Path:
@@ -46,7 +84,7 @@ class Settings:
     verify: bool = True
     """Verify that webhook requests come from Alexa."""
     dev: bool = False
-    """Local development: loopback only, and a page to try the skill by typing at ``/``."""
+    """Local development: loopback only, and a page to try the skill by typing at ``/try``."""
     persistence: Backend = "none"
     db_path: Path | None = None
     dynamodb_table: str = DEFAULT_DYNAMODB_TABLE

@@ -1,8 +1,10 @@
 """The interaction models (interaction_models/<locale>.json) obey Alexa's rules and match the code.
 
-The model files are hand-maintained JSON in the ASK CLI format. These tests keep them honest:
-Alexa's build rules, the same intents in every locale, the intents the handlers handle, and a
-PoseType that mirrors the routine content so the two can't drift.
+The model files are JSON in the ASK CLI format, generated from interaction_models/grammar.yaml
+by `yoga-skill build-models` (skill/local/grammar.py). These tests keep them honest: generated
+from the grammar as committed, Alexa's build rules, the same intents in every locale, the intents
+the handlers handle, and a PoseType and AreaType that mirror the routine content so they can't
+drift.
 """
 
 from __future__ import annotations
@@ -44,14 +46,30 @@ CUSTOM_SLOTS: dict[str, dict[str, str]] = {
     "RepeatPoseIntent": {},
     "SkipPoseIntent": {},
     "SetModeIntent": {"mode": "ModeType"},
-    "GoToPoseIntent": {"pose": "PoseType"},
+    "GoToPoseIntent": {"pose": "PoseType", "place": "PlaceType"},
     "SwitchSideIntent": {"side": "SideType"},
     "TopTipIntent": {},
     "TargetAreasIntent": {},
     "WhichSideIntent": {},
     "SetHoldLengthIntent": {"breaths": "AMAZON.NUMBER"},
     "WhereAmIIntent": {},
+    "ChangeHoldIntent": {"direction": "HoldChangeType"},
+    "TakeBreakIntent": {},
+    "HowLongIntent": {},
+    "ListPosesIntent": {},
+    "PosesLeftIntent": {},
+    "WhatsNextIntent": {},
+    "PoseNameIntent": {},
+    "HowToIntent": {"body_part": "BodyPartType"},
+    "FrontLegIntent": {},
+    "SessionLengthIntent": {"length": "LengthType"},
+    "FocusIntent": {"area": "AreaType"},
+    "InstructionLevelIntent": {"level": "LevelType"},
+    "NumberAnswerIntent": {"number": "AMAZON.NUMBER"},
 }
+#: Intents that answer the skill's own question ("how many breaths?"), where a bare slot is the
+#: whole answer ("eight"), as in Alexa's own number-guessing samples.
+SLOT_ONLY_INTENTS = frozenset({"NumberAnswerIntent"})
 ALL_INTENTS = BUILT_IN_INTENTS | CUSTOM_SLOTS.keys()
 MIN_CUSTOM_SAMPLES = 10
 MAX_SAMPLE_CHARS = 200
@@ -270,6 +288,47 @@ def test_pose_type_covers_every_pose_and_variation() -> None:
     assert {pose.id for pose in routine.poses} <= ids
 
 
+def test_area_type_mirrors_the_focus_areas(model: dict[str, Any]) -> None:
+    # The FocusIntent handler reads the area's id: one of the routine's focus areas.
+    values = types_by_name(model)["AreaType"]["values"]
+    areas = load_routine().focus_areas
+    assert [(v["id"], v["name"]["value"]) for v in values] == [(a.id, a.name) for a in areas]
+    synonyms = {v["id"]: set(v["name"]["synonyms"]) for v in values}
+    assert {"hamstring", "back of my legs"} <= synonyms["hamstrings"]
+    assert {"calf", "calf muscles"} <= synonyms["calves"]
+    assert {"i t band", "itb"} <= synonyms["it_band"]
+
+
+def test_relative_hold_changes_are_not_modes(model: dict[str, Any]) -> None:
+    # "longer holds" changes the hold length; it must never switch the mode.
+    types = types_by_name(model)
+    modes = {
+        fold(p)
+        for v in types["ModeType"]["values"]
+        for p in (v["name"]["value"], *v["name"]["synonyms"])
+    }
+    relative = {"longer", "shorter", "longer holds", "shorter holds", "more", "less", "fewer"}
+    assert modes & relative == set()
+    changes = {v["id"] for v in types["HoldChangeType"]["values"]}
+    assert changes == {"longer", "shorter"}
+
+
+def test_models_are_generated_from_the_grammar() -> None:
+    from skill.local.grammar import build_all
+
+    stale = [built.locale for built in build_all() if not built.current()]
+    assert stale == [], (
+        "interaction_models/*.json differ from what interaction_models/grammar.yaml gives: "
+        "run yoga-skill build-models (and never edit the JSON by hand)"
+    )
+
+
+def test_models_stay_a_reasonable_size(locale: str) -> None:
+    text = (MODELS_DIR / f"{locale}.json").read_text(encoding="utf-8")
+    assert len(text.encode()) < 1_000_000
+    assert len(all_samples(language_model(locale))) < 4_000
+
+
 # ---------------------------------------------------------------- sample utterances
 
 
@@ -334,5 +393,11 @@ def test_fallback_intent_has_no_samples(model: dict[str, Any]) -> None:
 
 
 def test_slot_only_samples_are_avoided(model: dict[str, Any]) -> None:
-    # A sample that is a bare custom {slot} would capture almost anything said.
-    assert [s for _, s in all_samples(model) if SLOT_REF.fullmatch(s)] == []
+    # A sample that is a bare {slot} would capture almost anything said; only a bare answer to
+    # the skill's own question (a number) may be one.
+    bare = {(i, s) for i, s in all_samples(model) if SLOT_REF.fullmatch(s)}
+    assert {i for i, _ in bare} <= SLOT_ONLY_INTENTS
+    assert ("NumberAnswerIntent", "{number}") in bare
+    for intent, sample in bare:
+        kinds = {slot["name"]: slot["type"] for slot in intents_by_name(model)[intent]["slots"]}
+        assert kinds[SLOT_REF.fullmatch(sample).group(1)] == "AMAZON.NUMBER", (intent, sample)

@@ -242,7 +242,7 @@ def test_sqlite_wal_mode_and_busy_timeout(sqlite_adapter: SqliteAdapter, db_path
     finally:
         conn.close()
     own = sqlite_adapter._connection()
-    assert own.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+    assert own.execute("PRAGMA busy_timeout").fetchone()[0] == 1500
 
 
 @pytest.mark.parametrize("stored", ["{not json", '["a", "list"]', '"text"', ""])

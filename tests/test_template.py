@@ -307,6 +307,29 @@ def test_outputs(cfn: dict[str, Any]) -> None:
     assert outputs["AudioBaseUrl"]["Value"] == env["YOGA_AUDIO_BASE_URL"]
 
 
+def test_privacy_and_terms_pages_are_hosted_beside_the_clips(cfn: dict[str, Any]) -> None:
+    """`yoga-skill package` writes build/site/privacy and /terms; the distribution serves them
+    at the paths the webhook uses, and SiteUrl is the origin publish.yaml's site takes."""
+    from skill.publish.deployment import Deployment
+
+    _, policy = the_one(cfn, "AWS::S3::BucketPolicy")
+    (allow,) = [
+        s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"
+    ]
+    readable = [resource["Fn::Sub"] for resource in as_list(allow["Resource"])]
+    assert readable[:3] == [  # then the phone player's files (tests/test_player_site.py)
+        "${AudioBucket.Arn}/audio/*",
+        "${AudioBucket.Arn}/privacy",
+        "${AudioBucket.Arn}/terms",
+    ]
+    site = cfn["Outputs"]["SiteUrl"]
+    assert site["Value"] == {"Fn::Sub": "https://${AudioDistribution.DomainName}"}
+    assert "aws s3 sync build/site/ s3://<bucket>/" in site["Description"]
+    deployment = Deployment(site="https://d111111abcdef8.cloudfront.net")
+    assert deployment.privacy_url == "https://d111111abcdef8.cloudfront.net/privacy"
+    assert deployment.terms_url == "https://d111111abcdef8.cloudfront.net/terms"
+
+
 # --------------------------------------------------------------------------- the build
 
 
@@ -353,13 +376,18 @@ def lambda_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield artifacts
 
 
+def _apl(path: Path) -> bool:
+    """The screens' APL documents (skill/screens/apl/*.json)."""
+    return path.suffix == ".json" and path.parent == ROOT / "skill" / "screens" / "apl"
+
+
 def test_build_copies_only_the_skill_package(lambda_build: Path) -> None:
     expected = {
         path.relative_to(ROOT).as_posix()
         for path in (ROOT / "skill").rglob("*")
         if path.is_file()
         and "__pycache__" not in path.parts
-        and (path.suffix in {".py", ".yaml"} or path.name == "py.typed")
+        and (path.suffix in {".py", ".yaml"} or path.name == "py.typed" or _apl(path))
     }
     built = {
         path.relative_to(lambda_build).as_posix()

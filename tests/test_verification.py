@@ -9,23 +9,41 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
+import ssl
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from certs import CERT_URL, SigningChain, make_chain, rsa_key, trusted_root
+from certs import (
+    CERT_URL,
+    SigningChain,
+    leaf_key_usage,
+    make_chain,
+    rsa_key,
+    tls_server_files,
+    trusted_root,
+    trusted_root_pem,
+)
 from conftest import FIXTURES
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from skill.settings import Settings
 from skill.web.verification import (
+    DEFAULT_FAILURE_TTL,
+    DEFAULT_MAX_CACHED_CHAINS,
     DEFAULT_MAX_CHAIN_BYTES,
+    DEFAULT_MAX_REMEMBERED_FAILURES,
     CertificateStore,
     RequestVerifier,
+    StoreStats,
     VerificationError,
     cache_file_name,
     default_trust_store_path,
@@ -441,10 +459,70 @@ def test_fetch_failure_is_a_verification_error(chain: SigningChain, error: Excep
     assert reason(verifier, chain.headers(body), body, env) == "could not fetch certificate chain"
 
 
+DRIP_INTERVAL = 0.5
+"""Seconds between the bytes a dripping loopback server sends."""
+
+DRIP_BYTES = 40
+"""Bytes a dripping server sends at most, so that a test is bounded even if the fetch never gives
+up (20 s)."""
+
+
+class _LoopbackServer(ThreadingHTTPServer):
+    """Serves the paths below and records each one asked for."""
+
+    daemon_threads = True
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+        self.tls = tls is not None
+        self.paths: list[str] = []
+        self.stop = threading.Event()
+        self.chain_pem = make_chain(now=NOW).chain_pem
+
+    @property
+    def url(self) -> str:
+        origin = "https://localhost" if self.tls else "http://127.0.0.1"
+        return f"{origin}:{self.server_address[1]}"
+
+
 class _Handler(BaseHTTPRequestHandler):
+    """``/big``: one byte over the cap. ``.../chain``: a test chain. ``.../redirect-NNN``: status
+    NNN to ``/echo.api/chain``. ``.../drip-body`` and ``.../drip-headers``: one byte every
+    ``DRIP_INTERVAL``. ``.../short``: less body than its Content-Length. Anything else: 404."""
+
+    server: _LoopbackServer
+
     def do_GET(self) -> None:
+        self.server.paths.append(self.path)
+        name = self.path.rsplit("/", 1)[-1]
+        if name.startswith("redirect-"):
+            self.send_response(int(name.removeprefix("redirect-")))
+            self.send_header("Location", "/echo.api/chain")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if name == "drip-headers":
+            self._drip(b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nabc")
+            return
+        if name == "drip-body":
+            self.send_response(200)
+            self.send_header("Content-Length", str(DRIP_BYTES))
+            self.end_headers()
+            self._drip(b"x" * DRIP_BYTES)
+            return
+        if name == "short":
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b"x" * 10)
+            return
         if self.path == "/big":
             body = b"x" * (DEFAULT_MAX_CHAIN_BYTES + 1)
+            self.send_response(200)
+        elif name == "chain":
+            body = self.server.chain_pem
             self.send_response(200)
         else:
             body = b"not found"
@@ -453,22 +531,50 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _drip(self, data: bytes) -> None:
+        for index in range(len(data)):
+            if self.server.stop.wait(DRIP_INTERVAL):
+                return
+            try:
+                self.wfile.write(data[index : index + 1])
+                self.wfile.flush()
+            except OSError:  # the client gave up
+                return
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
 @pytest.fixture
-def local_server() -> Iterator[str]:
-    """A loopback HTTP server, to exercise the real urllib fetch without leaving the machine."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+def loopback() -> Iterator[_LoopbackServer]:
+    """A loopback HTTP server, to exercise the real fetch without leaving the machine."""
+    yield from _serving(_LoopbackServer())
+
+
+@pytest.fixture
+def tls_loopback(tmp_path: Path) -> Iterator[_LoopbackServer]:
+    """The same over TLS, with a certificate for localhost from the throwaway CA."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*tls_server_files(tmp_path))
+    yield from _serving(_LoopbackServer(context))
+
+
+def _serving(server: _LoopbackServer) -> Iterator[_LoopbackServer]:
+    # A short poll interval: shutting the server down waits for one poll.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield server
     finally:
+        server.stop.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def local_server(loopback: _LoopbackServer) -> str:
+    return loopback.url
 
 
 def test_fetch_url_enforces_the_size_cap(local_server: str) -> None:
@@ -480,6 +586,411 @@ def test_fetch_url_enforces_the_size_cap(local_server: str) -> None:
 def test_fetch_url_failure_is_a_verification_error(local_server: str) -> None:
     with pytest.raises(VerificationError, match="could not fetch"):
         fetch_url(local_server + "/missing", timeout=5)
+
+
+def test_fetch_url_reads_a_chain(loopback: _LoopbackServer) -> None:
+    assert fetch_url(loopback.url + "/echo.api/chain", timeout=5) == loopback.chain_pem
+
+
+def test_fetch_url_reads_a_chain_over_tls(tls_loopback: _LoopbackServer) -> None:
+    context = ssl.create_default_context(cadata=trusted_root_pem())
+    data = fetch_url(tls_loopback.url + "/echo.api/chain", timeout=5, context=context)
+    assert data == tls_loopback.chain_pem
+
+
+def test_fetch_url_checks_the_tls_certificate(tls_loopback: _LoopbackServer) -> None:
+    """By default only the system's CAs are trusted, and the throwaway CA is not one of them."""
+    with pytest.raises(VerificationError, match="could not fetch"):
+        fetch_url(tls_loopback.url + "/echo.api/chain", timeout=5)
+    assert tls_loopback.paths == []
+
+
+def test_fetch_url_gives_up_on_a_host_that_never_answers_the_tls_handshake() -> None:
+    with socket.socket() as listener:  # the kernel completes the connection; nobody answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with pytest.raises(VerificationError, match="could not fetch"):
+            fetch_url(f"https://127.0.0.1:{port}/echo.api/chain", timeout=1.0)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_fetch_url_follows_no_redirect(loopback: _LoopbackServer, status: int) -> None:
+    with pytest.raises(VerificationError, match="could not fetch"):
+        fetch_url(f"{loopback.url}/echo.api/redirect-{status}", timeout=5)
+    assert loopback.paths == [f"/echo.api/redirect-{status}"], "the redirect must not be followed"
+
+
+def test_fetch_url_refuses_a_body_cut_short(loopback: _LoopbackServer) -> None:
+    with pytest.raises(VerificationError, match="could not fetch"):
+        fetch_url(loopback.url + "/echo.api/short", timeout=5)
+
+
+@pytest.mark.parametrize("path", ["/echo.api/drip-body", "/echo.api/drip-headers"])
+def test_fetch_url_has_one_deadline_for_the_whole_download(
+    loopback: _LoopbackServer, path: str
+) -> None:
+    """One byte every 0.5 s never trips a per-read timeout of 1 s; the total deadline of 1 s must.
+
+    Were the deadline per read, the fetch would take the whole drip (20 s) and then succeed.
+    """
+    with pytest.raises(VerificationError, match="could not fetch"):
+        fetch_url(loopback.url + path, timeout=1.0)
+
+
+def loopback_store(loopback: _LoopbackServer, **options: Any) -> CertificateStore:
+    """A store whose fetch is the real one, sent to the loopback server instead of Amazon's host.
+
+    The store asks for the canonical https://s3.amazonaws.com URL; only the origin changes.
+    """
+
+    def fetch(url: str) -> bytes:
+        return fetch_url(loopback.url + urlsplit(url).path, timeout=1.0)
+
+    return CertificateStore([trusted_root()], fetch=fetch, **options)
+
+
+def test_store_fetches_for_real_through_loopback(loopback: _LoopbackServer) -> None:
+    store = loopback_store(loopback)
+    leaf = store.signing_certificate("https://S3.AmazonAWS.com:443/echo.api/./x/../chain", NOW)
+    assert leaf.subject.rfc4514_string() == "CN=echo-api.amazon.com"
+    assert loopback.paths == ["/echo.api/chain"]
+
+
+@pytest.mark.parametrize("path", ["/echo.api/redirect-302", "/echo.api/drip-body"])
+def test_store_fails_closed_and_remembers_it(loopback: _LoopbackServer, path: str) -> None:
+    store = loopback_store(loopback)
+    for _ in range(3):
+        with pytest.raises(VerificationError, match="could not fetch certificate chain"):
+            store.signing_certificate("https://s3.amazonaws.com" + path, NOW)
+    assert loopback.paths == [path]
+    assert store.stats().failures == 1
+
+
+# --- canonical URLs ----------------------------------------------------------------------------
+
+CANONICAL = "https://s3.amazonaws.com/echo.api/echo-api-cert-test.pem"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "https://s3.amazonaws.com/echo.api/echo-api-cert-test.pem",
+        "HTTPS://S3.AMAZONAWS.COM/echo.api/echo-api-cert-test.pem",
+        "https://s3.amazonaws.com:443/echo.api/echo-api-cert-test.pem",
+        "https://s3.amazonaws.com:/echo.api/echo-api-cert-test.pem",
+        "https://s3.amazonaws.com/echo.api/../echo.api/echo-api-cert-test.pem",
+        "https://s3.amazonaws.com/echo.api/./././echo-api-cert-test.pem",
+        "https://s3.amazonaws.com/echo.api/a/b/../../echo-api-cert-test.pem",
+        "https://s3.amazonaws.com/echo.api//echo-api-cert-test.pem",
+        "https://s3.amazonaws.com/echo.api/%2E/echo-api-cert-test.pem",
+        "https://s3.amazonaws.com/%65cho.api/echo-api-cert-%74est.pem",
+    ],
+)
+def test_spellings_of_one_url_have_one_canonical_form(spelling: str) -> None:
+    assert validate_cert_url(spelling) == CANONICAL
+
+
+def test_escapes_of_reserved_characters_stay_escaped_in_capitals() -> None:
+    canonical = validate_cert_url("https://s3.amazonaws.com/echo.api/a%2fb.pem")
+    assert canonical == "https://s3.amazonaws.com/echo.api/a%2Fb.pem"
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        (CANONICAL + "#", "fragment"),
+        (CANONICAL + "#1", "fragment"),
+        (CANONICAL + "?", "query"),
+        (CANONICAL + "?x=1", "query"),
+        ("https://s3.amazonaws.com/echo.api/x.pem?#", "fragment"),
+        ("https://user@s3.amazonaws.com/echo.api/x.pem", "user info"),
+        ("https://user:pw@s3.amazonaws.com/echo.api/x.pem", "user info"),
+        ("https://s3.amazonaws.com@evil.example/echo.api/x.pem", "user info"),
+        ("https://s3.amazonaws.com/echo.api/x y.pem", "malformed"),
+        ("https://s3.amazonaws.com/echo.api/x\n.pem", "malformed"),
+        ("https://s3.amazonaws.com/echo.api/\u00e9.pem", "malformed"),
+        ("https://s3.amazonaws.com/echo.api/%zz.pem", "malformed"),
+        ("https://s3.amazonaws.com/echo.api/x\\..\\y.pem", "malformed"),
+        ("https://s3.amazonaws.com./echo.api/x.pem", "host"),
+        ("https://s3.amazonaws.com/echo.api/%2E%2E/x.pem", "path"),
+        ("https://s3.amazonaws.com/echo.api", "path"),
+        ("https://s3.amazonaws.com/echo.api/" + "a" * 1000, "too long"),
+    ],
+)
+def test_cert_url_with_fragment_query_user_info_or_odd_characters_is_refused(
+    verifier: RequestVerifier, chain: SigningChain, fetch: FakeFetch, url: str, why: str
+) -> None:
+    with pytest.raises(VerificationError, match=why):
+        validate_cert_url(url)
+    env = envelope()
+    body = body_of(env)
+    assert why in reason(verifier, chain.headers(body, cert_url=url), body, env)
+    assert fetch.calls == [], "a refused URL must be refused before anything is fetched"
+
+
+def spellings_of(url: str, count: int) -> list[str]:
+    """``count`` different spellings of ``url`` (https://s3.amazonaws.com/echo.api/NAME)."""
+    name = url.rsplit("/", 1)[1]
+    letters = "samazonawscom"  # the letters of s3.amazonaws.com, each in either case
+    found: list[str] = []
+    for variant in range(count):
+        cased = iter(c.upper() if variant >> i & 1 else c for i, c in enumerate(letters))
+        host = "".join(next(cased) if c.isalpha() else c for c in "s3.amazonaws.com")
+        port = ":443" if variant >> len(letters) & 1 else ""
+        dots = "./" * (variant >> (len(letters) + 1))
+        found.append(f"HtTpS://{host}{port}/echo.api/{dots}x/../{name}")
+    return found
+
+
+def test_three_thousand_spellings_make_one_fetch(chain: SigningChain) -> None:
+    """The issue's figure: 3,000 spellings of one URL made 3,000 fetches and cache entries."""
+    fetch = FakeFetch(chain.chain_pem)
+    store = CertificateStore([trusted_root()], fetch=fetch)
+    spellings = spellings_of(CERT_URL, 3000)
+    assert len(set(spellings)) == 3000
+    for spelling in spellings:
+        store.signing_certificate(spelling, NOW)
+    assert fetch.calls == [CERT_URL]
+    assert store.stats().chains == 1
+
+
+def test_spellings_through_the_verifier_make_one_fetch(
+    verifier: RequestVerifier, chain: SigningChain, fetch: FakeFetch
+) -> None:
+    env = envelope()
+    body = body_of(env)
+    for spelling in spellings_of(CERT_URL, 20):
+        verifier.verify(chain.headers(body, cert_url=spelling), body, env)
+    assert fetch.calls == [CERT_URL]
+
+
+def test_cache_dir_is_read_by_the_canonical_url(tmp_path: Path, chain: SigningChain) -> None:
+    (tmp_path / cache_file_name(CERT_URL)).write_bytes(chain.chain_pem)
+    fetch = FakeFetch(error=AssertionError("must not fetch"))
+    store = CertificateStore([trusted_root()], cache_dir=tmp_path, fetch=fetch)
+    for spelling in spellings_of(CERT_URL, 5):
+        store.signing_certificate(spelling, NOW)
+    assert fetch.calls == []
+
+
+# --- bounded caches ----------------------------------------------------------------------------
+
+
+def test_chain_cache_is_bounded(chain: SigningChain) -> None:
+    fetch = FakeFetch(chain.chain_pem)
+    store = CertificateStore([trusted_root()], fetch=fetch)
+    urls = [f"https://s3.amazonaws.com/echo.api/echo-api-cert-{n}.pem" for n in range(100)]
+    for url in urls:
+        store.signing_certificate(url, NOW)
+    assert store.stats().chains == DEFAULT_MAX_CACHED_CHAINS
+    assert len(fetch.calls) == 100
+
+
+def test_chain_cache_drops_the_least_recently_used(chain: SigningChain) -> None:
+    fetch = FakeFetch(chain.chain_pem)
+    store = CertificateStore([trusted_root()], fetch=fetch, max_chains=2)
+    first, second, third = (f"https://s3.amazonaws.com/echo.api/c{n}.pem" for n in range(3))
+    store.signing_certificate(first, NOW)
+    store.signing_certificate(second, NOW)
+    store.signing_certificate(first, NOW)  # used: second is now the least recently used
+    store.signing_certificate(third, NOW)
+    fetch.calls.clear()
+    store.signing_certificate(first, NOW)
+    store.signing_certificate(third, NOW)
+    assert fetch.calls == []
+    store.signing_certificate(second, NOW)
+    assert fetch.calls == [second]
+    assert store.stats().chains == 2
+
+
+class FakeMonotonic:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("error", "why"),
+    [
+        (OSError("connection refused"), "could not fetch certificate chain"),
+        (VerificationError("certificate chain too large"), "certificate chain too large"),
+    ],
+)
+def test_failed_fetch_is_remembered_for_a_while(error: Exception, why: str) -> None:
+    fetch = FakeFetch(error=error)
+    clock = FakeMonotonic()
+    store = CertificateStore([trusted_root()], fetch=fetch, monotonic=clock)
+    spellings = spellings_of(CERT_URL, 200)
+    for spelling in spellings:
+        with pytest.raises(VerificationError) as info:
+            store.signing_certificate(spelling, NOW)
+        assert str(info.value) == why
+    assert fetch.calls == [CERT_URL]
+
+    clock.now += DEFAULT_FAILURE_TTL - 1
+    with pytest.raises(VerificationError):
+        store.signing_certificate(CERT_URL, NOW)
+    assert len(fetch.calls) == 1
+
+    clock.now += 2  # the failure is forgotten: the next request fetches again
+    with pytest.raises(VerificationError):
+        store.signing_certificate(CERT_URL, NOW)
+    assert len(fetch.calls) == 2
+
+
+def test_oversized_chain_from_the_fetch_is_remembered(chain: SigningChain) -> None:
+    padded = chain.chain_pem + b"\n" * DEFAULT_MAX_CHAIN_BYTES
+    fetch = FakeFetch(padded)
+    store = CertificateStore([trusted_root()], fetch=fetch)
+    for _ in range(3):
+        with pytest.raises(VerificationError, match="too large"):
+            store.signing_certificate(CERT_URL, NOW)
+    assert len(fetch.calls) == 1
+
+
+def test_a_failure_is_forgotten_once_the_url_validates(chain: SigningChain) -> None:
+    fetch = FakeFetch(error=OSError("down"))
+    clock = FakeMonotonic()
+    store = CertificateStore([trusted_root()], fetch=fetch, monotonic=clock)
+    with pytest.raises(VerificationError):
+        store.signing_certificate(CERT_URL, NOW)
+    fetch.error, fetch.data = None, chain.chain_pem
+    clock.now += DEFAULT_FAILURE_TTL + 1
+    store.signing_certificate(CERT_URL, NOW)
+    assert store.stats() == StoreStats(chains=1, failures=0, loading=0, waiting=0)
+
+
+def test_remembered_failures_are_bounded() -> None:
+    fetch = FakeFetch(error=OSError("down"))
+    store = CertificateStore([trusted_root()], fetch=fetch, max_failures=8)
+    for n in range(50):
+        with pytest.raises(VerificationError):
+            store.signing_certificate(f"https://s3.amazonaws.com/echo.api/{n}.pem", NOW)
+    assert store.stats().failures == 8
+    assert len(fetch.calls) == 50
+    with pytest.raises(VerificationError):  # the newest is still remembered
+        store.signing_certificate("https://s3.amazonaws.com/echo.api/49.pem", NOW)
+    assert len(fetch.calls) == 50
+
+
+def test_default_failure_memory_is_bounded() -> None:
+    fetch = FakeFetch(error=OSError("down"))
+    store = CertificateStore([trusted_root()], fetch=fetch)
+    for n in range(DEFAULT_MAX_REMEMBERED_FAILURES + 50):
+        with pytest.raises(VerificationError):
+            store.signing_certificate(f"https://s3.amazonaws.com/echo.api/{n}.pem", NOW)
+    assert store.stats().failures == DEFAULT_MAX_REMEMBERED_FAILURES
+
+
+# --- one fetch in flight per URL ---------------------------------------------------------------
+
+
+def wait_until(condition: Callable[[], bool], limit: float = 10.0) -> None:
+    """Poll ``condition`` until it holds, failing after ``limit`` seconds (a bound, not a check)."""
+    give_up = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < give_up, "the condition never held"
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize("outcome", ["valid", "fetch fails", "untrusted"])
+def test_concurrent_misses_wait_for_one_fetch(outcome: str) -> None:
+    served = make_chain(now=NOW, untrusted_root=outcome == "untrusted").chain_pem
+    release = threading.Event()
+    calls: list[str] = []
+
+    def fetch(url: str) -> bytes:
+        calls.append(url)
+        if not release.wait(10):
+            raise AssertionError("the test never released the fetch")
+        if outcome == "fetch fails":
+            raise OSError("connection reset")
+        return served
+
+    store = CertificateStore([trusted_root()], fetch=fetch, timeout=30)
+    results: list[object] = [None] * 16
+
+    def ask(index: int) -> None:
+        try:
+            results[index] = store.signing_certificate(spellings_of(CERT_URL, 16)[index], NOW)
+        except VerificationError as exc:
+            results[index] = str(exc)
+
+    threads = [threading.Thread(target=ask, args=(index,)) for index in range(16)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: store.stats().waiting == 15)  # one fetches, fifteen wait for it
+    assert store.stats().loading == 1
+    release.set()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert not any(thread.is_alive() for thread in threads)
+
+    assert calls == [CERT_URL]
+    expected = {
+        "valid": "CN=echo-api.amazon.com",
+        "fetch fails": "could not fetch certificate chain",
+        "untrusted": "certificate chain not trusted",
+    }[outcome]
+    seen = {r.subject.rfc4514_string() if isinstance(r, x509.Certificate) else r for r in results}
+    assert seen == {expected}
+    assert store.stats().loading == store.stats().waiting == 0
+
+
+# --- keys Alexa would use ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bits", [512, 1024, 2047])
+def test_leaf_with_a_short_rsa_key_is_rejected(bits: int) -> None:
+    weak = make_chain(now=NOW, leaf_key_bits=bits)
+    env = envelope()
+    body = body_of(env)
+    assert reason(verifier_serving(weak), weak.headers(body), body, env) == (
+        "certificate key is too short"
+    )
+
+
+def test_leaf_with_a_longer_rsa_key_is_accepted() -> None:
+    strong = make_chain(now=NOW, leaf_key_bits=2112)
+    env = envelope()
+    body = body_of(env)
+    verifier_serving(strong).verify(strong.headers(body), body, env)
+
+
+def test_leaf_whose_key_usage_excludes_signatures_is_rejected() -> None:
+    bad = make_chain(now=NOW, key_usage=leaf_key_usage(digital_signature=False))
+    env = envelope()
+    body = body_of(env)
+    assert reason(verifier_serving(bad), bad.headers(body), body, env) == (
+        "certificate key usage excludes signatures"
+    )
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [None, leaf_key_usage(key_encipherment=False)],
+    ids=["no-key-usage", "signatures-only"],
+)
+def test_leaf_key_usage_allowing_signatures_or_absent_is_accepted(
+    usage: x509.KeyUsage | None,
+) -> None:
+    leaf = make_chain(now=NOW, key_usage=usage)
+    env = envelope()
+    body = body_of(env)
+    verifier_serving(leaf).verify(leaf.headers(body), body, env)
+
+
+def test_weak_key_in_the_cache_dir_is_rejected_too(tmp_path: Path) -> None:
+    weak = make_chain(now=NOW, leaf_key_bits=1024)
+    (tmp_path / cache_file_name(CERT_URL)).write_bytes(weak.chain_pem)
+    store = CertificateStore([trusted_root()], cache_dir=tmp_path, fetch=FakeFetch())
+    with pytest.raises(VerificationError, match="too short"):
+        store.signing_certificate(CERT_URL, NOW)
 
 
 # --- configuration -----------------------------------------------------------------------------

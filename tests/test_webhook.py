@@ -349,7 +349,7 @@ def test_served_skill_answers_signed_requests_over_http(served: tuple[str, Any])
 
 def test_try_page_talks_to_the_skill_in_dev_mode_only() -> None:
     dev = create_app(Settings(verify=False, dev=True), skill=build_skill()).test_client()
-    page = dev.get("/")
+    page = dev.get("/try")
     assert page.status_code == 200
     assert b"<form" in page.data
     turn = dev.post("/say", json={"utterance": "start post run yoga"}).json
@@ -364,7 +364,7 @@ def test_try_page_talks_to_the_skill_in_dev_mode_only() -> None:
     assert dev.post("/say", data=b"nope").status_code == 400
 
     production = create_app(Settings(verify=False), skill=build_skill()).test_client()
-    assert production.get("/").status_code == 404
+    assert production.get("/try").status_code == 404
     assert production.post("/say", json={"utterance": "next"}).status_code == 404
 
 
@@ -397,3 +397,88 @@ def test_progress_is_written_only_when_the_runner_moves(tmp_path: Path) -> None:
     saved = adapter.get_attributes(_envelope_object(session.launch()))
     assert saved["yoga"]["pose"] == "downward_dog"
     adapter.close()
+
+
+# ---------------------------------------------------------------------- odd bodies, long fields
+
+ODD_SHAPES: list[Any] = [
+    {"request": {"type": "LaunchRequest", "requestId": ["a", "list"]}},
+    {"request": {"type": {"an": "object"}, "requestId": {"an": "object"}}},
+    {"request": {"type": 12, "requestId": 12.5}},
+    {"request": {"type": None, "requestId": None}},
+    {"request": {"type": "IntentRequest", "intent": {"name": ["AMAZON.NextIntent"]}}},
+    {"request": {"type": "IntentRequest", "intent": "AMAZON.NextIntent"}},
+    {"request": ["LaunchRequest"]},
+    {"request": "LaunchRequest"},
+    {"context": [], "request": {"type": "LaunchRequest"}},
+    {"context": {"System": "not an object"}, "request": {"type": "LaunchRequest"}},
+    {
+        "context": {"System": {"user": ["not", "an", "object"]}},
+        "request": {"type": "LaunchRequest"},
+    },
+    {"context": {"System": {"user": {"userId": {"an": ["object"]}}}}, "request": {"type": "x"}},
+    {"request": {"type": "LaunchRequest", "requestId": {"a": {"b": {"c": {"d": [[[[]]]]}}}}}},
+]
+
+
+@pytest.mark.parametrize("body", ODD_SHAPES, ids=range(len(ODD_SHAPES)))
+def test_the_access_log_takes_any_shape_of_body(
+    dev_client: FlaskClient, caplog: pytest.LogCaptureFixture, body: Any
+) -> None:
+    with caplog.at_level(logging.INFO):
+        response = dev_client.post("/alexa", json=body)
+    assert response.status_code in (200, 400)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    (record,) = [r for r in caplog.records if r.name == "skill.access"]
+    line = json.loads(logs.JsonFormatter().format(record))
+    for field in ("request_id", "type", "intent"):
+        assert line[field] is None or isinstance(line[field], str)
+
+
+def test_logged_request_fields_are_capped(
+    dev_client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    envelope = Session().intent("X" * 30_000)
+    envelope["request"]["requestId"] = "amzn1.echo-api.request." + "r" * 60_000
+    with caplog.at_level(logging.INFO, logger="skill.access"):
+        response = dev_client.post("/alexa", json=envelope)
+    assert response.status_code == 200  # an unknown intent gets a spoken recovery
+    (record,) = [r for r in caplog.records if r.name == "skill.access"]
+    line = logs.JsonFormatter().format(record)
+    assert len(line) < 1000  # one log line was 120 KB
+    logged = json.loads(line)
+    assert logged["request_id"] == ("amzn1.echo-api.request." + "r" * 60_000)[:128]
+    assert logged["intent"] == "X" * 128
+    assert logged["type"] == "IntentRequest"
+
+
+def _post_chunked(client: FlaskClient, body: bytes) -> tuple[int, Any]:
+    """POST ``body`` as a server passes on a chunked request: no Content-Length, the stream
+    terminated by the server (Flask's test client would add a Content-Length)."""
+    import io
+
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    environ = EnvironBuilder(
+        path="/alexa",
+        method="POST",
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+    ).get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ["wsgi.input_terminated"] = True
+    app_iter, status, _ = run_wsgi_app(client.application.wsgi_app, environ, buffered=True)
+    return int(status.split()[0]), json.loads(b"".join(app_iter))
+
+
+def test_an_oversized_chunked_body_is_refused(dev_client: FlaskClient) -> None:
+    """It was cut to 128 KiB and processed; with a Content-Length it was refused."""
+    launch = json.dumps(Session().launch()).encode()
+    status, reply = _post_chunked(dev_client, launch + b" " * (200 * 1024))
+    assert (status, reply) == (400, {"error": "request body too large"})
+    status, reply = _post_chunked(dev_client, launch + b" " * (128 * 1024 - len(launch)))
+    assert status == 200  # exactly at the limit
+    status, reply = _post_chunked(dev_client, launch)
+    assert status == 200
+    assert reply["response"]["outputSpeech"]["ssml"].startswith("<speak>Welcome")

@@ -14,8 +14,27 @@ log = logging.getLogger(__name__)
 _serializer = PlannedSerializer()
 
 
+MAX_ATTRIBUTES_DEPTH = 32
+"""How deep session attributes may nest. The skill's own are three deep; the SDK copies them
+recursively on every request, so attributes nested a few hundred deep (a tampered or forged
+request) would exhaust Python's stack. Deeper ones are dropped, as if the session had none."""
+
+
 class BadEnvelope(ValueError):
     """The body is not an Alexa request envelope the skill can read."""
+
+
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether JSON ``value`` has objects or arrays nested more than ``limit`` deep (walked
+    without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def for_other_skill(envelope: Any, skill_id: str | None) -> bool:
@@ -37,6 +56,14 @@ def parse_envelope(data: dict[str, Any]) -> RequestEnvelope:
         raise BadEnvelope("not an Alexa request envelope")
     if not isinstance(data["request"].get("type"), str):
         raise BadEnvelope("request type is missing")
+    session = data.get("session")
+    if isinstance(session, dict):
+        attributes = session.get("attributes")
+        if isinstance(attributes, dict | list) and nested_deeper_than(
+            attributes, MAX_ATTRIBUTES_DEPTH
+        ):
+            log.warning("dropped session attributes nested over %d deep", MAX_ATTRIBUTES_DEPTH)
+            data = {**data, "session": {**session, "attributes": {}}}
     try:
         envelope: RequestEnvelope = _serializer.from_data(data, RequestEnvelope)
     except Exception as exc:  # the SDK raises bare exceptions on shape errors
@@ -50,6 +77,10 @@ def parse_envelope(data: dict[str, Any]) -> RequestEnvelope:
 
 def dispatch(skill: CustomSkill, data: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """The serialised response envelope for one request envelope (as parsed JSON)."""
-    response = skill.invoke(request_envelope=parse_envelope(data), context=context)
-    body: dict[str, Any] = _serializer.serialize(response)
+    try:
+        response = skill.invoke(request_envelope=parse_envelope(data), context=context)
+        body: dict[str, Any] = _serializer.serialize(response)
+    except RecursionError:  # nesting the SDK walks recursively, wherever it is
+        log.warning("request nested too deep for the SDK")
+        raise BadEnvelope("request nested too deep") from None
     return body

@@ -17,11 +17,12 @@ from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractR
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
-from ask_sdk_core.utils import get_locale, is_intent_name, is_request_type
+from ask_sdk_core.utils import get_locale, get_request_type, is_intent_name, is_request_type
 from ask_sdk_model import Response
 from ask_sdk_model.slu.entityresolution import StatusCode
 
 from skill.alexa.progress import Progress, last_said, remembered
+from skill.alexa.screens import Screens, clip_durations
 from skill.audio.player.timeline import clip_timing
 from skill.resources import AUDIO_DIR
 from skill.routine.coach import Coach
@@ -30,13 +31,24 @@ from skill.routine.operations import BY_INTENT, LAUNCH, REPEAT_INTENT, Slot, Slo
 from skill.routine.says import Key, Say
 from skill.routine.state import Turn
 from skill.routine.timing import TimingSource
-from skill.settings import DEFAULT_LOCALE
+from skill.settings import DEFAULT_LOCALE, supported_locale
 from skill.speech.narration import Narrator
 from skill.speech.ssml import ClipLookup, to_ssml
 
 log = logging.getLogger(__name__)
 
 SSML_CACHE_SIZE = 4096
+SKILL_EVENT_PREFIX = "AlexaSkillEvent."
+SKILL_DISABLED = SKILL_EVENT_PREFIX + "SkillDisabled"
+USER_EVENT = "Alexa.Presentation.APL.UserEvent"
+TOUCH = {
+    "next": "AMAZON.NextIntent",
+    "previous": "AMAZON.PreviousIntent",
+    "repeat": "RepeatPoseIntent",
+    "pause": "AMAZON.PauseIntent",
+    "resume": "AMAZON.ResumeIntent",
+}
+"""The screen's buttons (the UserEvent's argument) and the intents they act as."""
 
 
 @dataclass
@@ -50,6 +62,7 @@ class SkillContext:
     timing: TimingSource | None = None
     coach: Coach = field(init=False)
     progress: Progress = field(init=False)
+    screens: Screens = field(init=False)
     _narrators: dict[str, Narrator] = field(init=False, default_factory=dict)
     _spoken: dict[tuple[str, tuple[Say, ...]], tuple[str, str]] = field(
         init=False, default_factory=dict
@@ -58,32 +71,42 @@ class SkillContext:
     def __post_init__(self) -> None:
         self.coach = Coach(self.routine, self.timing)
         self.progress = Progress(self.coach, self.persistence, self.clock)
+        self.screens = Screens(self.coach, clip_durations(AUDIO_DIR))
 
     def narrator(self, locale: str | None) -> Narrator:
-        locale = locale or DEFAULT_LOCALE
-        if locale not in self._narrators:
+        """The narrator for a request's locale as :func:`supported_locale` maps it: at most one
+        per supported locale, whatever the requests say."""
+        supported = supported_locale(locale)
+        found = self._narrators.get(supported)
+        if found is None:
             try:
-                self._narrators[locale] = Narrator(self.routine, locale)
+                found = Narrator(self.routine, supported)
             except KeyError:
-                self._narrators[locale] = self.narrator(DEFAULT_LOCALE)
-        return self._narrators[locale]
+                if supported == DEFAULT_LOCALE:
+                    raise
+                found = self.narrator(DEFAULT_LOCALE)
+            self._narrators[supported] = found
+        return found
 
     def respond(
         self, handler_input: HandlerInput, turn: Turn, *, remember: bool = True
     ) -> Response:
-        """Keep the new state and build the spoken response."""
+        """Keep the new state and build the spoken response, with its screen or card."""
         narrator = self.narrator(_locale(handler_input))
         speech, last = self.spoken(narrator, turn.says)
         reprompt = None
         if turn.reprompt and not turn.end_session:
             reprompt, _ = self.spoken(narrator, turn.reprompt)
         # Only once the answer is ready does the runner move on.
-        self.progress.keep(handler_input, turn.state, last if remember and turn.says else None)
+        moved = self.progress.keep(
+            handler_input, turn.state, last if remember and turn.says else None
+        )
         builder = handler_input.response_builder
         builder.speak(speech)
         if reprompt:
             builder.ask(reprompt)
         builder.set_should_end_session(turn.end_session)
+        self.screens.show(handler_input, turn, narrator, moved)
         return builder.response
 
     def spoken(self, narrator: Narrator, says: tuple[Say, ...]) -> tuple[str, str]:
@@ -171,6 +194,23 @@ class RepeatHandler(_Base):
         return self.ctx.respond(handler_input, Turn(state, says, coach.reprompt(state)))
 
 
+class TouchHandler(_Base):
+    """A button on the screen (``Alexa.Presentation.APL.UserEvent``): the same operation as the
+    spoken intent in :data:`TOUCH`. The screen's "repeat" takes the pose on the screen again
+    (RepeatPoseIntent), not the last answer (AMAZON.RepeatIntent): the button sits under the
+    pose, and the last answer may be one the screen never showed ("which side am I on?")."""
+
+    matches = staticmethod(is_request_type(USER_EVENT))
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return self.matches(handler_input) and _touched(handler_input) in TOUCH
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        operation = BY_INTENT[TOUCH[_touched(handler_input) or ""]]
+        state = self.ctx.progress.load(handler_input)
+        return self.ctx.respond(handler_input, operation.act(self.ctx.coach, state, {}))
+
+
 class SessionEndedHandler(_Base):
     """Alexa closed the session (timeout, error or user exit): keep the progress, say nothing."""
 
@@ -183,6 +223,21 @@ class SessionEndedHandler(_Base):
         request = handler_input.request_envelope.request
         log.info("session ended: %s", getattr(request, "reason", None))
         self.ctx.progress.save_session(handler_input)
+        return handler_input.response_builder.response
+
+
+class SkillDisabledHandler(_Base):
+    """The runner disabled the skill (the manifest subscribes to the event): delete what was kept
+    for them, and answer with the empty response a skill event expects."""
+
+    matches = staticmethod(is_request_type(SKILL_DISABLED))
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return self.matches(handler_input)
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        self.ctx.progress.forget(handler_input)
+        log.info("skill disabled: the runner's saved progress is deleted")
         return handler_input.response_builder.response
 
 
@@ -204,7 +259,9 @@ class CatchAllExceptionHandler(AbstractExceptionHandler):
         self.ctx = ctx
 
     def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
-        return True
+        # A skill event has nobody to apologise to: it fails (HTTP error, Lambda error), so
+        # that Alexa delivers it again.
+        return not _is_skill_event(handler_input)
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
         log.error("handler failed", exc_info=exception)
@@ -220,6 +277,22 @@ def _intent_name(handler_input: HandlerInput) -> str | None:
     intent = getattr(handler_input.request_envelope.request, "intent", None)
     name = getattr(intent, "name", None)
     return name if isinstance(name, str) else None
+
+
+def _touched(handler_input: HandlerInput) -> str | None:
+    """The button a UserEvent says was touched: its first argument."""
+    arguments = getattr(handler_input.request_envelope.request, "arguments", None)
+    if isinstance(arguments, list) and arguments and isinstance(arguments[0], str):
+        return arguments[0]
+    return None
+
+
+def _is_skill_event(handler_input: HandlerInput) -> bool:
+    try:
+        request_type = get_request_type(handler_input)
+    except Exception:
+        return False
+    return isinstance(request_type, str) and request_type.startswith(SKILL_EVENT_PREFIX)
 
 
 def _locale(handler_input: HandlerInput) -> str | None:
@@ -257,7 +330,9 @@ def build_skill(
     builder.add_request_handler(LaunchHandler(ctx))
     builder.add_request_handler(RepeatHandler(ctx))
     builder.add_request_handler(IntentHandler(ctx))
+    builder.add_request_handler(TouchHandler(ctx))
     builder.add_request_handler(SessionEndedHandler(ctx))
+    builder.add_request_handler(SkillDisabledHandler(ctx))
     builder.add_request_handler(UnhandledRequestHandler(ctx))
     builder.add_exception_handler(CatchAllExceptionHandler(ctx))
     return builder.create()

@@ -31,7 +31,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,8 +56,19 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: How long a SQLite writer waits for another process's write lock.
-BUSY_TIMEOUT_SECONDS = 5.0
+#: How long a SQLite writer waits for another process's write lock. Writes take milliseconds;
+#: a lock held longer is something wrong, and Alexa gives the whole answer 8 s.
+BUSY_TIMEOUT_SECONDS = 1.5
+
+#: DynamoDB's budget, sized to Alexa's 8 s for the whole answer: a connection within 1 s, an
+#: answer within 1 s of sending, and one retry, so a store that does not answer costs a call
+#: about 2 to 3 s (with the retry's back-off) instead of botocore's minutes.
+DYNAMODB_CONNECT_TIMEOUT = 1.0
+DYNAMODB_READ_TIMEOUT = 1.0
+DYNAMODB_MAX_ATTEMPTS = 2
+#: After DynamoDB failed to answer, calls fail at once for this long rather than each waiting
+#: the budget again: a launch reads and then saves, and would otherwise pay twice.
+DYNAMODB_BACKOFF_SECONDS = 10.0
 
 
 # --------------------------------------------------------------------------
@@ -371,25 +382,59 @@ class PlainDynamoDbAdapter(AbstractPersistenceAdapter):
     closes the boto3 client's HTTP connection pool.
     """
 
-    def __init__(self, adapter: AbstractPersistenceAdapter):
+    def __init__(
+        self,
+        adapter: AbstractPersistenceAdapter,
+        *,
+        backoff_seconds: float = DYNAMODB_BACKOFF_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.adapter = adapter
+        self.backoff_seconds = backoff_seconds
+        self.clock = clock
+        self._unreachable_until = 0.0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(table_name={getattr(self.adapter, 'table_name', '?')!r})"
 
+    def _call(self, what: str, call: Callable[[], Any]) -> Any:
+        """Run one call to DynamoDB, failing at once while it is known not to answer."""
+        now = self.clock()
+        if now < self._unreachable_until:
+            raise PersistenceException(
+                f"DynamoDB {what} skipped: the store did not answer "
+                f"{self.backoff_seconds - (self._unreachable_until - now):.1f} s ago"
+            )
+        try:
+            return call()
+        except Exception as exc:
+            cause = _network_failure(exc)
+            if cause is not None:
+                self._unreachable_until = self.clock() + self.backoff_seconds
+                logger.warning(
+                    "DynamoDB %s failed after %.1f s (%s: %s); calls fail at once for %.0f s",
+                    what,
+                    self.clock() - now,
+                    type(cause).__name__,
+                    cause,
+                    self.backoff_seconds,
+                )
+            raise
+
     def get_attributes(self, request_envelope: RequestEnvelope) -> dict[str, Any]:
-        attributes: dict[str, Any] = to_plain(self.adapter.get_attributes(request_envelope))
+        raw = self._call("read", lambda: self.adapter.get_attributes(request_envelope))
+        attributes: dict[str, Any] = to_plain(raw)
         return attributes
 
     def save_attributes(
         self, request_envelope: RequestEnvelope, attributes: Mapping[str, Any]
     ) -> None:
         # Validate as JSON first so DynamoDB stores exactly what SQLite would.
-        plain = json.loads(_dumps(attributes))
-        self.adapter.save_attributes(request_envelope, _to_dynamo(plain))
+        plain = _to_dynamo(json.loads(_dumps(attributes)))
+        self._call("write", lambda: self.adapter.save_attributes(request_envelope, plain))
 
     def delete_attributes(self, request_envelope: RequestEnvelope) -> None:
-        self.adapter.delete_attributes(request_envelope)
+        self._call("delete", lambda: self.adapter.delete_attributes(request_envelope))
 
     def close(self) -> None:
         """Close the underlying boto3 client's connections."""
@@ -403,6 +448,33 @@ class PlainDynamoDbAdapter(AbstractPersistenceAdapter):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _network_failure(exc: BaseException) -> BaseException | None:
+    """The botocore connection or timeout error behind ``exc`` (the official adapter wraps it in
+    a PersistenceException), or None for any other failure."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, BotoConnectionError | HTTPClientError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def dynamodb_timeouts() -> Any:
+    """The botocore configuration of :func:`dynamodb_adapter`: short timeouts, one retry."""
+    from botocore.config import Config
+
+    return Config(
+        connect_timeout=DYNAMODB_CONNECT_TIMEOUT,
+        read_timeout=DYNAMODB_READ_TIMEOUT,
+        retries={"mode": "standard", "total_max_attempts": DYNAMODB_MAX_ATTEMPTS},
+    )
 
 
 def dynamodb_adapter(
@@ -421,7 +493,8 @@ def dynamodb_adapter(
 
     ``region`` defaults to the region boto3 resolves from the environment /
     AWS config; a clear ``ValueError`` is raised if there is none.
-    ``endpoint_url`` points at DynamoDB Local, moto, etc.
+    ``endpoint_url`` points at DynamoDB Local, moto, etc. Calls time out within the budget of
+    :func:`dynamodb_timeouts` (about 2 to 3 s a call at worst).
     """
     import boto3.session
 
@@ -432,7 +505,7 @@ def dynamodb_adapter(
             "No AWS region configured for DynamoDB persistence: pass region= "
             "or set AWS_REGION / AWS_DEFAULT_REGION"
         )
-    resource = session.resource("dynamodb", endpoint_url=endpoint_url)
+    resource = session.resource("dynamodb", endpoint_url=endpoint_url, config=dynamodb_timeouts())
     try:
         adapter = dynamo_adapter_cls(
             table_name=table_name,

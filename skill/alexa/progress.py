@@ -6,6 +6,7 @@
 - Saved progress older than :data:`RESUME_WINDOW_SECONDS` keeps only the runner's settings.
 - The last answer is remembered for "repeat that" (:data:`LAST_KEY`), as a string: the SDK
   deep-copies session attributes on every request.
+- When the runner disables the skill, everything kept for them is deleted (:meth:`Progress.forget`).
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ class Progress:
             return decode(self.course, {**progress, "status": "idle"})
         return decode(self.course, progress)
 
-    def keep(self, handler_input: HandlerInput, state: State, said: str | None) -> None:
-        """Put the new state in the session, remember what was said, and save if it moved."""
+    def keep(self, handler_input: HandlerInput, state: State, said: str | None) -> bool:
+        """Put the new state in the session, remember what was said, and save if it moved.
+        Whether it moved (the screens show a card only then)."""
         state_dict = encode(self.course, state)
         session = session_attributes(handler_input)
         moved = session.get(STATE_KEY) != state_dict
@@ -92,6 +94,7 @@ class Progress:
             session[LAST_KEY] = said
         if moved:
             self.save(handler_input, state_dict)
+        return moved
 
     def save(self, handler_input: HandlerInput, state_dict: dict[str, Any]) -> None:
         if not self._stores(handler_input):
@@ -107,6 +110,13 @@ class Progress:
         """At the session's end: save the session's state, if it had one."""
         if STATE_KEY in session_attributes(handler_input):
             self.save(handler_input, encode(self.course, self.load(handler_input)))
+
+    def forget(self, handler_input: HandlerInput) -> None:
+        """The runner disabled the skill: delete everything kept for them (their saved
+        progress and settings). Unlike saving, a store that fails here raises: the caller
+        decides what the failure means."""
+        if self._stores(handler_input):
+            handler_input.attributes_manager.delete_persistent_attributes()
 
 
 def remembered(says: tuple[Say, ...]) -> str:

@@ -26,6 +26,11 @@ _LIST = re.compile(r"^list\[([^,]*)\]$")
 _DICT = re.compile(r"^dict\(([^,]*), (.*)\)$")
 
 
+class Plain(dict[str, Any]):
+    """JSON data that goes into a response as it is (an APL document and its datasources):
+    serialising it returns it, instead of walking its thousand values as a model's."""
+
+
 class PlannedSerializer(DefaultSerializer):
     def __init__(self) -> None:
         super().__init__()
@@ -34,7 +39,7 @@ class PlannedSerializer(DefaultSerializer):
 
     def serialize(self, obj: Any) -> Any:
         """As DefaultSerializer.serialize, with each model class's fields listed once."""
-        if obj is None or isinstance(obj, self.PRIMITIVE_TYPES):
+        if obj is None or isinstance(obj, self.PRIMITIVE_TYPES) or type(obj) is Plain:
             return obj
         if isinstance(obj, list):
             return [self.serialize(item) for item in obj]

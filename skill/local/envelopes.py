@@ -102,6 +102,30 @@ class Session:
     def session_ended(self, reason: str = "USER_INITIATED") -> dict[str, Any]:
         return self.envelope({"type": "SessionEndedRequest", "reason": reason})
 
+    def skill_disabled(self, now: datetime | None = None) -> dict[str, Any]:
+        """The skill event Alexa sends when this runner disables the skill: no session, the
+        user in the context, and the event's own times."""
+        when = timestamp(now)
+        return {
+            "version": "1.0",
+            "context": {
+                "System": {
+                    "application": {"applicationId": self.skill_id},
+                    "user": {"userId": self.user_id},
+                    "apiEndpoint": "https://api.eu.amazonalexa.com",
+                    "apiAccessToken": "local-dialog-token",
+                }
+            },
+            "request": {
+                "type": "AlexaSkillEvent.SkillDisabled",
+                "requestId": _id("request"),
+                "timestamp": when,
+                "eventCreationTime": when,
+                "eventPublishingTime": when,
+                "body": {"userInformationPersistenceStatus": "PERSISTED"},
+            },
+        }
+
 
 def slot(
     name: str,

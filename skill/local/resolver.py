@@ -149,9 +149,13 @@ _STOP_WORDS = frozenset(
     please just now so then um uh er erm like want wanna gonna need tell let let's lets
     some any what what's whats get got have has had really very quite bit
     okay ok alright thanks thank hey alexa if as by one mate
+    ill ive youre youve youll weve theyre thats theres well
     """
     )
 )
+# The last line is contractions as fold_words leaves them (apostrophes dropped: "I'll" -> "ill").
+# "ill" and "well" are words too, but far rarer here than "I'll" and "we'll" (and "well" as a
+# filler): as content words they would make "I'll pass" and "well, next" look like other things.
 
 
 #: Words that make an amount relative ("one more breath", "add two"): not a number to set.
@@ -270,6 +274,12 @@ class Resolver:
                     self._literal.setdefault(" ".join(_clean(text)), intent["name"])
                 self._samples.append(sample)
         self._vocabulary = frozenset(vocabulary)
+        # The samples that say each content word, and that take each slot type: the tolerant
+        # match scores only samples sharing one with the utterance (the others score nothing).
+        self._said_by: dict[str, list[int]] = {}
+        for index, sample in enumerate(self._samples):
+            for key in (*sample.literal_content, *(t.name for _, t in sample.slots)):
+                self._said_by.setdefault(key, []).append(index)
         owners: dict[str, set[str]] = {}
         for sample in self._samples:
             for word in sample.literal_content:
@@ -531,7 +541,10 @@ class Resolver:
         best: tuple[float, int, float, int] | None = None
         best_sample: _Sample | None = None
         best_slots: dict[str, ResolvedSlot] = {}
-        for sample in self._samples:
+        candidates = {i for key in (*whole, *found) for i in self._said_by.get(key, ())}
+        for sample in (self._samples[i] for i in sorted(candidates)):
+            if not sample.literal_content and all(t.name == NUMBER for _, t in sample.slots):
+                continue  # "{number}", "um {number}": a bare number is taken only as said
             key_words = self._key_words.get(sample.intent)
             if key_words is not None and not key_words <= whole:
                 continue  # "what's pose three" doesn't say "step", so it isn't RepeatStep

@@ -82,7 +82,9 @@ def serve(host: str, port: int, workers: int, threads: int = 4, dev: bool = Fals
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        # gthread, but each request is read whole in the worker's event loop before a thread
+        # takes it, within deadlines: slow clients cannot hold the threads (skill/web/worker.py).
+        "worker_class": "skill.web.worker.BufferingWorker",
         "threads": threads,
         "preload_app": True,
         "accesslog": None,
@@ -113,7 +115,8 @@ def serve(host: str, port: int, workers: int, threads: int = 4, dev: bool = Fals
     )
     if dev:
         print(
-            f"Post run yoga is running. Try it at http://{host}:{port}/ (Ctrl-C to stop)",
+            f"Post run yoga is running: the phone player at http://{host}:{port}/ and the "
+            f"typing console at http://{host}:{port}/try (Ctrl-C to stop)",
             flush=True,
         )
     _Gunicorn(app, options).run()

@@ -9,7 +9,14 @@ ask-sdk-webservice-support ships a verifier for this, but it imports certvalidat
 which cannot load against the OpenSSL 3 builds we run on ("Error detecting the version of
 libcrypto"). So we take only its constants and do the crypto with ``cryptography``, whose X.509
 path validation (``cryptography.x509.verification``) checks the chain to a trusted root, validity
-at a given time, the server-auth EKU, the CA extensions and the subject name.
+at a given time, the server-auth EKU, the CA extensions and the subject name. We add what it does
+not check: the exact SAN, and a leaf key Alexa would sign with (RSA, 2048 bits or more, key usage
+allowing signatures).
+
+The chain URL comes from the request, before anything is proven, so fetching is bounded: the URL
+is made canonical before any lookup (one spelling, one cache entry, one fetch), validated chains
+and failed fetches are cached within fixed sizes, one fetch per URL runs at a time, and a fetch
+follows no redirect and has one deadline for the whole download.
 """
 
 from __future__ import annotations
@@ -19,19 +26,23 @@ import binascii
 import functools
 import hashlib
 import http.client
+import io
 import logging
 import os
 import posixpath
 import re
+import socket
 import ssl
+import string
 import threading
-import urllib.request
+import time
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from ask_sdk_webservice_support.verifier_constants import (
@@ -47,7 +58,7 @@ from ask_sdk_webservice_support.verifier_constants import (
     SIGNATURE_HEADER,
 )
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.utils import CryptographyDeprecationWarning
@@ -56,11 +67,19 @@ from cryptography.x509 import verification as x509_verification
 from skill.alexa.dispatch import for_other_skill
 from skill.settings import Settings
 
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer, WriteableBuffer
+
 __all__ = [
+    "DEFAULT_FAILURE_TTL",
     "DEFAULT_FETCH_TIMEOUT",
+    "DEFAULT_MAX_CACHED_CHAINS",
     "DEFAULT_MAX_CHAIN_BYTES",
+    "DEFAULT_MAX_REMEMBERED_FAILURES",
+    "MIN_RSA_KEY_BITS",
     "CertificateStore",
     "RequestVerifier",
+    "StoreStats",
     "VerificationError",
     "cache_file_name",
     "default_trust_store_path",
@@ -74,11 +93,29 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FETCH_TIMEOUT = 5.0
-"""Seconds to wait for Amazon's certificate host."""
+DEFAULT_FETCH_TIMEOUT = 3.0
+"""Seconds for the whole download of a chain (connect, TLS, request, headers and body together).
+
+Alexa waits 8 s for an answer; a chain is fetched once and then cached.
+"""
 
 DEFAULT_MAX_CHAIN_BYTES = 64 * 1024
 """Largest certificate chain we accept; Alexa's real chain is about 7 KB."""
+
+DEFAULT_MAX_CACHED_CHAINS = 32
+"""Validated chains kept in memory (least recently used out first); Alexa uses one at a time."""
+
+DEFAULT_FAILURE_TTL = 30.0
+"""Seconds a failed fetch is remembered, so requests naming that URL meanwhile fetch nothing."""
+
+DEFAULT_MAX_REMEMBERED_FAILURES = 256
+"""Failed URLs remembered at most (oldest out first)."""
+
+MIN_RSA_KEY_BITS = 2048
+"""Smallest RSA key we accept on the signing certificate."""
+
+_WAIT_GRACE = 2.0
+"""Seconds past the fetch deadline that a request waits for another's load of the same URL."""
 
 # The SDK builds this with os.path.sep; a URL path always uses "/".
 _CERT_CHAIN_URL_STARTPATH = CERT_CHAIN_URL_STARTPATH.replace(os.sep, "/")
@@ -100,13 +137,32 @@ class VerificationError(Exception):
 
 # --- certificate URL ---------------------------------------------------------------------------
 
+_MAX_CERT_URL_LENGTH = 1024  # Alexa's are about 60 characters
+_URL_CHARS = re.compile(r"[!-~]+")  # printable ASCII, no space
+_PATH_CHARS = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*")  # RFC 3986 path characters
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 
-def validate_cert_url(url: str) -> None:
+
+def validate_cert_url(url: str) -> str:
     """Check that ``url`` is one Alexa could use for its signing certificate chain.
 
-    Scheme ``https`` and host ``s3.amazonaws.com`` (both case-insensitive), port 443 if given, and
-    a path that starts with ``/echo.api/`` (case-sensitive) once ``.`` and ``..`` are resolved.
+    Scheme ``https`` and host ``s3.amazonaws.com`` (both case-insensitive), port 443 if given, no
+    user info, query or fragment, and a path that starts with ``/echo.api/`` (case-sensitive)
+    once escapes of unreserved characters (``%2E``) are decoded and ``.`` and ``..`` resolved.
+
+    Returns the canonical URL, ``https://s3.amazonaws.com`` and that path: the one spelling that
+    is looked up, cached and fetched, so the spellings of one URL cost one entry and one fetch.
     """
+    if len(url) > _MAX_CERT_URL_LENGTH:
+        raise VerificationError("certificate URL is too long")
+    if not _URL_CHARS.fullmatch(url):
+        raise VerificationError("certificate URL is malformed")
+    if "#" in url:
+        raise VerificationError("certificate URL has a fragment")
+    if "?" in url:
+        raise VerificationError("certificate URL has a query")
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -114,13 +170,25 @@ def validate_cert_url(url: str) -> None:
         raise VerificationError("certificate URL is malformed") from exc
     if parts.scheme.lower() != CERT_CHAIN_URL_PROTOCOL:
         raise VerificationError("certificate URL must use https")
+    if "@" in parts.netloc:
+        raise VerificationError("certificate URL has user info")
     if (parts.hostname or "") != CERT_CHAIN_URL_HOSTNAME:
         raise VerificationError("certificate URL has the wrong host")
     if port is not None and port != CERT_CHAIN_URL_PORT:
         raise VerificationError("certificate URL has the wrong port")
-    path = posixpath.normpath(parts.path) if parts.path else ""
+    if not _PATH_CHARS.fullmatch(parts.path) or _BAD_ESCAPE.search(parts.path):
+        raise VerificationError("certificate URL is malformed")
+    path = _ESCAPE.sub(_normalize_escape, parts.path)
+    path = posixpath.normpath(path) if path else ""
     if not path.startswith(_CERT_CHAIN_URL_STARTPATH):
         raise VerificationError("certificate URL has the wrong path")
+    return f"{CERT_CHAIN_URL_PROTOCOL}://{CERT_CHAIN_URL_HOSTNAME}{path}"
+
+
+def _normalize_escape(match: re.Match[str]) -> str:
+    """RFC 3986 6.2.2: an escaped unreserved character is the character; other escapes in caps."""
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else "%" + match.group(1).upper()
 
 
 # --- certificates ------------------------------------------------------------------------------
@@ -171,28 +239,166 @@ def load_trust_roots(path: Path) -> tuple[x509.Certificate, ...]:
 
 
 def cache_file_name(url: str) -> str:
-    """Name of the file in the cache directory that holds the chain for ``url``."""
+    """Name of the file in the cache directory that holds the chain for ``url``.
+
+    The store looks files up by the canonical URL (``validate_cert_url``); Alexa's own URLs are
+    already canonical.
+    """
     return hashlib.sha256(url.encode("utf-8")).hexdigest() + ".pem"
 
 
-def fetch_url(
-    url: str, *, timeout: float = DEFAULT_FETCH_TIMEOUT, max_bytes: int = DEFAULT_MAX_CHAIN_BYTES
-) -> bytes:
-    """Download ``url``, refusing more than ``max_bytes`` bytes.
+# --- fetching ----------------------------------------------------------------------------------
 
-    ``timeout`` bounds each blocking socket operation (connect, each read), not the whole
-    download; with the size cap that is enough to keep a slow host from holding a worker long.
+
+def fetch_url(
+    url: str,
+    *,
+    timeout: float = DEFAULT_FETCH_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_CHAIN_BYTES,
+    context: ssl.SSLContext | None = None,
+) -> bytes:
+    """Download ``url`` within ``timeout`` seconds in all, refusing more than ``max_bytes`` bytes.
+
+    ``timeout`` is one deadline for the whole download: each connection attempt, the TLS
+    handshake, sending the request and every read of the headers and the body get only the time
+    left, so a host that drips bytes is cut off when it runs out. (Resolving the host name is left
+    to the system resolver's own limits.) Any answer but ``200`` fails, redirects included:
+    Alexa's chains are served directly, and a redirect could lead anywhere. ``url`` is https (with
+    ``context``, by default the system's CAs) or, for loopback tests, http. No proxy is used.
     """
+    deadline = time.monotonic() + timeout
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            data: bytes = response.read(max_bytes + 1)
-    # URLError, HTTPError and timeouts are OSErrors; ValueError for a URL urllib cannot open.
+        return _download(url, deadline, max_bytes, context)
+    except VerificationError:
+        raise
+    # Timeouts, refused connections and TLS failures are OSErrors; ValueError for a URL that
+    # cannot be fetched; HTTPException for an answer that is not HTTP or is cut short.
     except (OSError, ValueError, http.client.HTTPException) as exc:
         log.warning("could not fetch certificate chain %.200s: %.200s", url, exc)
         raise VerificationError("could not fetch certificate chain") from exc
+
+
+def _download(url: str, deadline: float, max_bytes: int, context: ssl.SSLContext | None) -> bytes:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("not an http(s) URL")
+    if scheme == "http":
+        context = None
+    elif context is None:
+        context = ssl.create_default_context()
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    connection = _DeadlineConnection(parts.hostname, parts.port, deadline, context)
+    response: http.client.HTTPResponse | None = None
+    try:
+        connection.request("GET", target, headers={"Connection": "close"})
+        response = connection.getresponse()
+        if response.status != 200:
+            location = response.getheader("Location")
+            refused = f", redirect to {location:.200} refused" if location else ""
+            raise OSError(f"HTTP {response.status} {response.reason:.100}{refused}")
+        if response.length is not None and response.length > max_bytes:
+            raise VerificationError("certificate chain too large")
+        data = response.read(max_bytes + 1)
+        if response.length:  # fewer bytes than Content-Length said
+            raise http.client.IncompleteRead(data, response.length)
+    finally:
+        if response is not None:  # it owns the socket once the headers are read
+            response.close()
+        connection.close()
     if len(data) > max_bytes:
         raise VerificationError("certificate chain too large")
     return data
+
+
+def _time_left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the certificate download ran out of time")
+    return left
+
+
+def _connect(host: str, port: int, deadline: float) -> socket.socket:
+    """A TCP connection to ``host``, trying its addresses in turn in the time left."""
+    error: OSError = OSError(f"no address for {host}")
+    for family, kind, proto, _, address in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(_time_left(deadline))
+            sock.connect(address)
+        except OSError as exc:
+            sock.close()
+            error = exc
+        else:
+            return sock
+    raise error
+
+
+class _DeadlineConnection(http.client.HTTPConnection):
+    """HTTP, or HTTPS with a ``context``, in which every socket operation gets the time left."""
+
+    def __init__(
+        self, host: str, port: int | None, deadline: float, context: ssl.SSLContext | None
+    ) -> None:
+        if context is not None:
+            self.default_port = http.client.HTTPS_PORT
+        super().__init__(host, port)
+        self._deadline = deadline
+        self._context = context
+
+    def connect(self) -> None:
+        sock = _connect(self.host, self.port, self._deadline)
+        if self._context is not None:
+            try:
+                sock.settimeout(_time_left(self._deadline))  # one limit for the whole handshake
+                sock = self._context.wrap_socket(sock, server_hostname=self.host)
+            except BaseException:
+                sock.close()
+                raise
+        self.sock = _DeadlineSocket(sock, self._deadline)
+
+
+class _DeadlineSocket:
+    """What ``http.client`` uses of a socket (sendall, makefile, close), bound by a deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def sendall(self, data: ReadableBuffer) -> None:
+        self._sock.settimeout(_time_left(self._deadline))  # sendall's timeout is for the call
+        self._sock.sendall(data)
+
+    def makefile(self, mode: str = "rb") -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+    def close(self) -> None:
+        self._sock.close()  # the socket stays open while a reader made by makefile is
+
+
+class _DeadlineReader(io.RawIOBase):
+    """Reads a socket, giving each read only the time left (the headers are read this way too)."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._raw = sock.makefile("rb", buffering=0)
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int | None:
+        self._sock.settimeout(_time_left(self._deadline))
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+# --- the store ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -202,14 +408,40 @@ class _CachedChain:
     valid_until: datetime
 
 
+class _Load:
+    """One load of a chain URL in progress; other requests for the URL wait for its outcome."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.waiting = 0
+        self.chain: _CachedChain | None = None
+        self.error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class StoreStats:
+    """What a ``CertificateStore`` holds: validated chains, remembered failures, loads running."""
+
+    chains: int
+    failures: int
+    loading: int
+    waiting: int
+
+
 class CertificateStore:
     """Finds, validates and caches Alexa's signing certificate chains.
 
-    A chain URL is looked up in memory, then in ``cache_dir`` (a file named
-    ``cache_file_name(url)``), then fetched. Whatever its source, a chain is validated the same
-    way before use, and a validated chain is kept in memory for as long as every certificate in
-    it is valid. A file in ``cache_dir`` takes the place of the fetch: if it does not validate,
-    the request is rejected rather than fetched. The cache directory is only read.
+    A chain URL is made canonical (``validate_cert_url``), looked up in memory, then in
+    ``cache_dir`` (a file named ``cache_file_name(url)``), then fetched. Whatever its source, a
+    chain is validated the same way before use, and a validated chain is kept in memory for as
+    long as every certificate in it is valid, among the ``max_chains`` most recently used. A file
+    in ``cache_dir`` takes the place of the fetch: if it does not validate, the request is
+    rejected rather than fetched. The cache directory is only read.
+
+    A failed fetch is remembered for ``failure_ttl`` seconds (``max_failures`` URLs at most):
+    requests naming that URL meanwhile are rejected without fetching. A chain that was fetched
+    but did not validate is not remembered. While one request loads a URL, others that miss the
+    cache for it wait for that load (up to ``timeout`` and a little more) rather than fetch too.
     """
 
     def __init__(
@@ -220,7 +452,12 @@ class CertificateStore:
         fetch: Fetch | None = None,
         max_bytes: int = DEFAULT_MAX_CHAIN_BYTES,
         timeout: float = DEFAULT_FETCH_TIMEOUT,
+        max_chains: int = DEFAULT_MAX_CACHED_CHAINS,
+        failure_ttl: float = DEFAULT_FAILURE_TTL,
+        max_failures: int = DEFAULT_MAX_REMEMBERED_FAILURES,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``monotonic``: the clock failures expire by (tests pass their own)."""
         if trust_roots is None or isinstance(trust_roots, str | os.PathLike):
             path = Path(trust_roots) if trust_roots is not None else default_trust_store_path()
             roots = load_trust_roots(path.resolve())
@@ -234,8 +471,25 @@ class CertificateStore:
         self._fetch: Fetch = fetch or functools.partial(
             fetch_url, timeout=timeout, max_bytes=max_bytes
         )
-        self._chains: dict[str, _CachedChain] = {}
+        self._wait = timeout + _WAIT_GRACE
+        self._max_chains = max(1, max_chains)
+        self._failure_ttl = failure_ttl
+        self._max_failures = max(1, max_failures)
+        self._monotonic = monotonic
+        self._chains: OrderedDict[str, _CachedChain] = OrderedDict()
+        self._failures: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._loads: dict[str, _Load] = {}
         self._lock = threading.Lock()
+
+    def stats(self) -> StoreStats:
+        """How many chains and failures are held, loads are running and requests wait for them."""
+        with self._lock:
+            return StoreStats(
+                chains=len(self._chains),
+                failures=len(self._failures),
+                loading=len(self._loads),
+                waiting=sum(load.waiting for load in self._loads.values()),
+            )
 
     def signing_certificate(self, url: str, now: datetime) -> x509.Certificate:
         """The validated leaf certificate of the chain at ``url``, or ``VerificationError``.
@@ -244,33 +498,124 @@ class CertificateStore:
         ``OSError``. Only chains that validated are kept, so the memory cache cannot be filled
         with attacker-chosen entries.
         """
-        validate_cert_url(url)
+        key = validate_cert_url(url)
         now = _as_utc(now)
         with self._lock:
-            cached = self._chains.get(url)
-        if cached is not None and cached.valid_from <= now <= cached.valid_until:
-            return cached.leaf
-        data = self._read_cached_file(url)
+            cached = self._cached(key, now)
+            if cached is not None:
+                return cached.leaf
+            self._raise_if_failed_recently(key)
+            load = self._loads.get(key)
+            leading = load is None
+            if load is None:
+                load = self._loads[key] = _Load()
+            else:
+                load.waiting += 1
+        if leading:
+            return self._lead(key, now, load)
+        return self._follow(key, now, load)
+
+    def _cached(self, key: str, now: datetime) -> _CachedChain | None:
+        """The chain cached for ``key`` if it is valid at ``now`` (call with the lock held)."""
+        cached = self._chains.get(key)
+        if cached is None:
+            return None
+        if now > cached.valid_until:
+            del self._chains[key]
+            return None
+        if now < cached.valid_from:
+            return None
+        self._chains.move_to_end(key)
+        return cached
+
+    def _raise_if_failed_recently(self, key: str) -> None:
+        """Reject ``key`` if fetching it failed within ``failure_ttl`` (with the lock held)."""
+        remembered = self._failures.get(key)
+        if remembered is None:
+            return
+        until, reason = remembered
+        if self._monotonic() < until:
+            raise VerificationError(reason)
+        del self._failures[key]
+
+    def _remember_failure(self, key: str, reason: str) -> None:
+        if self._failure_ttl <= 0:
+            return
+        with self._lock:
+            self._failures[key] = (self._monotonic() + self._failure_ttl, reason)
+            self._failures.move_to_end(key)
+            while len(self._failures) > self._max_failures:
+                self._failures.popitem(last=False)
+
+    def _lead(self, key: str, now: datetime, load: _Load) -> x509.Certificate:
+        """Load ``key`` for this request and every request that waits for it."""
+        try:
+            load.chain = self._load(key, now)
+            return load.chain.leaf
+        except BaseException as exc:
+            load.error = exc
+            raise
+        finally:
+            with self._lock:
+                del self._loads[key]
+            load.done.set()
+
+    def _follow(self, key: str, now: datetime, load: _Load) -> x509.Certificate:
+        """Wait for another request's load of ``key`` and share its outcome."""
+        finished = load.done.wait(self._wait)
+        with self._lock:
+            load.waiting -= 1
+        if not finished:
+            log.warning("gave up waiting for certificate chain %.200s", key)
+            raise VerificationError("could not fetch certificate chain")
+        if load.error is not None:
+            reason = (
+                str(load.error)
+                if isinstance(load.error, VerificationError)
+                else "could not fetch certificate chain"
+            )
+            raise VerificationError(reason) from load.error
+        chain = load.chain
+        if chain is None:  # cannot happen: a finished load has a chain or an error
+            raise VerificationError("could not fetch certificate chain")
+        _check_validity(chain.valid_from, chain.valid_until, now)
+        return chain.leaf
+
+    def _load(self, key: str, now: datetime) -> _CachedChain:
+        data = self._read_cached_file(key)
         if data is None:
-            try:
-                data = self._fetch(url)
-            except VerificationError:
-                raise
-            except Exception as exc:  # the injected fetch may fail in any way
-                log.warning("could not fetch certificate chain %.200s: %.200s", url, exc)
-                raise VerificationError("could not fetch certificate chain") from exc
+            data = self._fetch_chain(key)
         if len(data) > self._max_bytes:
             raise VerificationError("certificate chain too large")
-        entry = self._validate(data, now)
+        chain = self._validate(data, now)
         with self._lock:
-            self._chains[url] = entry
-        return entry.leaf
+            self._chains[key] = chain
+            self._chains.move_to_end(key)
+            while len(self._chains) > self._max_chains:
+                self._chains.popitem(last=False)
+        return chain
 
-    def _read_cached_file(self, url: str) -> bytes | None:
+    def _fetch_chain(self, key: str) -> bytes:
+        """Fetch ``key``, remembering a failure for ``failure_ttl``."""
+        try:
+            data = self._fetch(key)
+        except VerificationError as exc:
+            self._remember_failure(key, str(exc))
+            raise
+        except Exception as exc:  # the injected fetch may fail in any way
+            log.warning("could not fetch certificate chain %.200s: %.200s", key, exc)
+            self._remember_failure(key, "could not fetch certificate chain")
+            raise VerificationError("could not fetch certificate chain") from exc
+        if len(data) > self._max_bytes:
+            self._remember_failure(key, "certificate chain too large")
+            raise VerificationError("certificate chain too large")
+        return data
+
+    def _read_cached_file(self, key: str) -> bytes | None:
         if self._cache_dir is None:
             return None
         try:
-            return (self._cache_dir / cache_file_name(url)).read_bytes()
+            return (self._cache_dir / cache_file_name(key)).read_bytes()
         except FileNotFoundError:
             return None
 
@@ -284,12 +629,13 @@ class CertificateStore:
         leaf, intermediates = chain[0], chain[1:]
         # The verifier checks validity too; checking it first gives a clearer reason. The SAN
         # check is stricter than the verifier's, which would let *.amazon.com through.
-        if now < leaf.not_valid_before_utc:
-            raise VerificationError("certificate not yet valid")
-        if now > leaf.not_valid_after_utc:  # RFC 5280: both bounds are inclusive
-            raise VerificationError("certificate expired")
-        if not _names_alexa_domain(leaf):
-            raise VerificationError(f"certificate is not for {CERT_CHAIN_DOMAIN}")
+        _check_validity(leaf.not_valid_before_utc, leaf.not_valid_after_utc, now)
+        try:
+            if not _names_alexa_domain(leaf):
+                raise VerificationError(f"certificate is not for {CERT_CHAIN_DOMAIN}")
+            _check_signing_key(leaf)
+        except ValueError as exc:  # an extension cryptography cannot parse
+            raise VerificationError("certificate chain is malformed") from exc
         verifier = (
             x509_verification.PolicyBuilder()
             .store(self._trust)
@@ -313,6 +659,13 @@ def _as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def _check_validity(valid_from: datetime, valid_until: datetime, now: datetime) -> None:
+    if now < valid_from:
+        raise VerificationError("certificate not yet valid")
+    if now > valid_until:  # RFC 5280: both bounds are inclusive
+        raise VerificationError("certificate expired")
+
+
 def _names_alexa_domain(cert: x509.Certificate) -> bool:
     """True if the SAN lists exactly echo-api.amazon.com (a wildcard does not count)."""
     try:
@@ -320,6 +673,27 @@ def _names_alexa_domain(cert: x509.Certificate) -> bool:
     except x509.ExtensionNotFound:
         return False
     return any(name.lower() == CERT_CHAIN_DOMAIN for name in san.get_values_for_type(x509.DNSName))
+
+
+def _check_signing_key(leaf: x509.Certificate) -> None:
+    """A key Alexa would sign with: RSA of ``MIN_RSA_KEY_BITS`` or more, usable for signatures.
+
+    The path verifier checks the keys that sign certificates, not the leaf's own key.
+    """
+    try:
+        key = leaf.public_key()
+    except UnsupportedAlgorithm as exc:
+        raise VerificationError("certificate key is not RSA") from exc
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise VerificationError("certificate key is not RSA")
+    if key.key_size < MIN_RSA_KEY_BITS:
+        raise VerificationError("certificate key is too short")
+    try:
+        usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return
+    if not usage.digital_signature:
+        raise VerificationError("certificate key usage excludes signatures")
 
 
 # --- request checks ----------------------------------------------------------------------------

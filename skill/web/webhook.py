@@ -1,4 +1,6 @@
-"""The Flask webhook Alexa calls: ``POST /alexa``, ``GET /healthz`` and the clips under ``/audio/``.
+"""The Flask webhook Alexa calls: ``POST /alexa``, ``GET /healthz``, the clips under ``/audio/``,
+and the privacy policy and terms of use at ``/privacy`` and ``/terms`` (:mod:`skill.web.pages`);
+the phone player at ``/`` (:mod:`skill.web.player_site`).
 
 Every request to ``/alexa`` is verified as Alexa requires (unless verification is turned off for
 local development), parsed, and dispatched through the one skill object. Bad input gets a 400
@@ -20,12 +22,16 @@ from werkzeug.exceptions import HTTPException
 
 from skill.alexa.dispatch import BadEnvelope, dispatch
 from skill.settings import DEFAULT_LOCALE, Settings
+from skill.web import pages
+from skill.web.player_site import add_player
 from skill.web.verification import RequestVerifier, VerificationError, verify_application_id
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("skill.access")
 
 AUDIO_MAX_AGE = 7 * 24 * 3600
+LOGGED_FIELD_CHARS = 128
+"""The longest request id, type or intent name the access log holds (Alexa's are under 100)."""
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -38,21 +44,52 @@ def _member(parent: dict[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _capped(value: Any) -> str | None:
+    """A request's string field as the log may hold it: at most :data:`LOGGED_FIELD_CHARS`."""
+    return value[:LOGGED_FIELD_CHARS] if isinstance(value, str) else None
+
+
 def _summary(envelope: Any) -> dict[str, Any]:
-    """What the access log may say about a request: never the raw user id."""
-    if not isinstance(envelope, dict):
+    """What the access log may say about a request: its id, type and intent as strings of at
+    most :data:`LOGGED_FIELD_CHARS` (anything else is left out), and a hash of the user id,
+    never the id itself. Whatever the shape of the body, this never raises."""
+    try:
+        if not isinstance(envelope, dict):
+            return {}
+        req = _member(envelope, "request")
+        intent = _member(req, "intent")
+        user = _member(_member(_member(envelope, "context"), "System"), "user").get("userId")
+        out: dict[str, Any] = {
+            "request_id": _capped(req.get("requestId")),
+            "type": _capped(req.get("type")),
+            "intent": _capped(intent.get("name")),
+        }
+        if isinstance(user, str):
+            digest = hashlib.sha256(user.encode("utf-8", "surrogatepass")).hexdigest()
+            out["user"] = digest[:12]
+        return out
+    except Exception:  # pragma: no cover - a log line must never fail a request
         return {}
-    req = _member(envelope, "request")
-    intent = _member(req, "intent")
-    user = _member(_member(_member(envelope, "context"), "System"), "user").get("userId")
-    out = {
-        "request_id": req.get("requestId"),
-        "type": req.get("type"),
-        "intent": intent.get("name"),
-    }
-    if isinstance(user, str):
-        out["user"] = hashlib.sha256(user.encode()).hexdigest()[:12]
-    return out
+
+
+def _body(limit: int) -> bytes | None:
+    """The request body, or None when it is over ``limit`` bytes: by its Content-Length, or,
+    for a chunked body (no Content-Length), by reading one byte past the limit."""
+    length = request.content_length
+    if length is not None:
+        return None if length > limit else request.get_data(cache=False)
+    stream = request.environ.get("wsgi.input")
+    if stream is None or not request.environ.get("wsgi.input_terminated"):
+        return request.get_data(cache=False)  # no length and no framing: no body
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        part = stream.read(min(64 * 1024, limit + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return None if size > limit else b"".join(parts)
 
 
 def create_app(
@@ -78,10 +115,8 @@ def create_app(
 
     @app.post("/alexa")
     def alexa() -> Response:
-        if request.content_length is not None and request.content_length > config.max_body_bytes:
-            return reject("request body too large")
-        raw = request.get_data(cache=False)
-        if len(raw) > config.max_body_bytes:
+        raw = _body(config.max_body_bytes)
+        if raw is None:
             return reject("request body too large")
         try:
             envelope = orjson.loads(raw)
@@ -115,6 +150,11 @@ def create_app(
             response.headers["Cache-Control"] = f"public, max-age={AUDIO_MAX_AGE}, immutable"
             response.headers["Access-Control-Allow-Origin"] = "*"
             return response
+
+    pages.init_app(app)  # /privacy and /terms
+
+    if config.audio_dir is not None:  # the phone player at /: the clips, offline
+        add_player(app, config.audio_dir)
 
     if config.dev:
         _add_try_page(app, skill)
@@ -151,7 +191,8 @@ def create_app(
 
 
 def _add_try_page(app: Flask, skill: CustomSkill) -> None:
-    """A page for a person to talk to the skill by typing, through the same skill object.
+    """A page at ``/try`` (development only) for a person to talk to the skill by typing,
+    through the same skill object.
 
     The browser holds the session (id and attributes) and sends it back each turn, as Alexa does.
     """
@@ -162,7 +203,7 @@ def _add_try_page(app: Flask, skill: CustomSkill) -> None:
     resolver = Resolver.for_locale(DEFAULT_LOCALE)
     page = (Path(__file__).parent / "static" / "try.html").read_bytes()
 
-    @app.get("/")
+    @app.get("/try")
     def try_page() -> Response:
         return Response(page, mimetype="text/html")
 

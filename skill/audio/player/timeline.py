@@ -19,7 +19,7 @@ from skill.audio.manifest import load_manifest
 from skill.routine.coach import Coach
 from skill.routine.content import Routine
 from skill.routine.says import Say
-from skill.routine.state import DEFAULT_BREATHS, Mode, State, Turn
+from skill.routine.state import DEFAULT_BREATHS, FULL, Mode, Plan, State, Turn
 from skill.routine.timing import Timing, TimingSource
 from skill.speech.narration import (
     Block,
@@ -28,9 +28,14 @@ from skill.speech.narration import (
     block_id,
 )
 
-UNHEARD = frozenset({"next_hint", "flow_next", "last_pose_done", "offer"})
+UNHEARD = frozenset({"next_hint", "flow_next", "last_pose_done", "offer", "plan_set"})
 """Prompts that ask the runner to say something: with no one listening they are left out (as
-are reprompts). The offer's yes or no is answered by :class:`Session`'s ``variations``."""
+are reprompts). The offer's yes or no is answered by :class:`Session`'s ``variations``. The
+announcement of a quick or focused plan is left out too: a player's runner chose the plan on
+screen, where its length is shown."""
+
+INTROS = ("intro", "intro_side", "intro_variation", "intro_plain", "intro_brief")
+"""The keys that open a segment (each introduces its part and side)."""
 
 WELCOME, CLOSING = "welcome", "closing"
 SectionKey = int | str
@@ -89,6 +94,10 @@ class Session:
     """A pose or variation id to start at (no welcome); ``None`` for the whole routine."""
     variations: bool = True
     """Say yes to every variation offered (hold mode offers them; flow mode never does)."""
+    plan: Plan = FULL
+    """The full routine, the quick session, or the poses for one focus area."""
+    brief: bool = False
+    """Brief instructions: the pose, the side and the breaths, no steps or tips."""
 
 
 def part_ids(routine: Routine) -> list[str]:
@@ -110,7 +119,13 @@ def session_turns(coach: Coach, session: Session) -> list[Turn]:
     # Saying yes to every variation from the start is how a flow has them too (flow mode
     # never offers them); in hold mode it is the same session as yes to each offer.
     accepted = tuple(sorted(coach.variation_ids)) if session.variations else ()
-    fresh = State(mode=session.mode, breaths=session.breaths, accepted=accepted)
+    fresh = State(
+        mode=session.mode,
+        breaths=session.breaths,
+        accepted=accepted,
+        plan=session.plan,
+        brief=session.brief,
+    )
     if session.start_at is None:
         turn = coach.start(fresh, welcome=True)
     else:
@@ -154,6 +169,8 @@ class Cue:
     """For the display: "steps 1-4", "hold", "flow", "tip", "relax", or ""."""
     marks: tuple[tuple[float, str], ...] = ()
     """(seconds into the clip, what the runner is doing from there): step 2, breath 3 of 5."""
+    lines: tuple[tuple[float, str], ...] = ()
+    """(seconds into the clip, the words of the line said from there): every line of it."""
 
     @property
     def end(self) -> float:
@@ -240,7 +257,7 @@ def _heard_lines(
             section = WELCOME
         elif say.key in ("closing", "goodbye_finished", "goodbye"):
             section = CLOSING
-        elif say.key in ("intro", "intro_side", "step", "flow_pose", "flow"):
+        elif say.key in (*INTROS, "step", "flow_pose", "flow"):
             section = segment_of.get((part, side), section)
         breath = 0
         for line in narrator.lines([say]):
@@ -253,7 +270,7 @@ def _heard_lines(
                     label = f"breath {breath} of {say.params['breaths']}"
                 else:
                     label = "release" if line.id == "hold_end" else "hold"
-            elif say.key in ("intro", "intro_side"):
+            elif say.key in INTROS:
                 label = "intro"
             elif say.key in ("relax", "relax_end", "tip"):
                 label = say.key.removesuffix("_end")
@@ -279,13 +296,11 @@ def _summary(heard: Sequence[_Heard]) -> str:
     return ""
 
 
-def _marks(
+def _line_starts(
     heard: Sequence[_Heard], duration: float, clips: Mapping[str, Clip]
-) -> tuple[tuple[float, str], ...]:
+) -> list[float]:
     """Where each line starts inside a clip of several: the pauses between lines are known;
     the speech is shared out by the lines' own clips' lengths (or their texts' lengths)."""
-    if len(heard) < 2:
-        return ()
     pauses = [h.line.pause_ms / 1000 for h in heard[:-1]]
     weights = []
     for h in heard:
@@ -293,12 +308,22 @@ def _marks(
         weights.append(own.duration if own else max(1, len(h.line.text)) / 15)
     speech = max(0.0, duration - sum(pauses))
     scale = speech / sum(weights)
-    marks: list[tuple[float, str]] = []
+    starts: list[float] = []
     at = 0.0
-    for i, h in enumerate(heard):
-        if not marks or marks[-1][1] != h.label:
-            marks.append((round(at, 3), h.label))
+    for i in range(len(heard)):
+        starts.append(round(at, 3))
         at += weights[i] * scale + (pauses[i] if i < len(pauses) else 0.0)
+    return starts
+
+
+def _marks(heard: Sequence[_Heard], starts: Sequence[float]) -> tuple[tuple[float, str], ...]:
+    """Where the label changes inside a clip of several lines."""
+    if len(heard) < 2:
+        return ()
+    marks: list[tuple[float, str]] = []
+    for at, h in zip(starts, heard, strict=True):
+        if not marks or marks[-1][1] != h.label:
+            marks.append((at, h.label))
     return tuple(marks)
 
 
@@ -353,6 +378,7 @@ def build_timeline(
             block_heard = heard[at : at + len(block)]
             at += len(block)
             for clip, pause, hs in _block_cues(block, block_heard, clips):
+                starts = _line_starts(hs, clip.duration, clips)
                 key = hs[0].section
                 if isinstance(key, int):
                     seg = coach.segments[key]
@@ -372,7 +398,8 @@ def build_timeline(
                         pose=pose,
                         side=side,
                         doing=_summary(hs),
-                        marks=_marks(hs, clip.duration, clips),
+                        marks=_marks(hs, starts),
+                        lines=tuple(zip(starts, (h.line.text for h in hs), strict=True)),
                     )
                 )
                 t += clip.duration + pause
