@@ -262,11 +262,6 @@ def test_no_open_session_without_a_reprompt_that_prompts(open_turns: list[Any]) 
         assert turn.reprompt and prompts_the_runner(turn.reprompt), turn
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="answers that stay put (which side, how long, what's next, how do I do this, "
-    "settings changed) end without a prompt in the speech; the reprompt alone prompts",
-)
 def test_every_open_session_answer_itself_prompts(open_turns: list[Any]) -> None:
     """Checklist, "Session management" (Alexa: "You must close the session unless you send a
     prompt in the outputSpeech"): the answer itself ends with a question or what to say."""

@@ -122,7 +122,7 @@ def test_natural_requests_mid_session_are_answered(
         "WhichSideIntent",
         "RepeatStepIntent",
         "RepeatStepIntent",
-        "AMAZON.ResumeIntent",
+        "AMAZON.NextIntent",  # "keep going": moving on, as carry on is
         "AMAZON.PreviousIntent",
         "SetModeIntent",
         "SetModeIntent",
@@ -135,7 +135,9 @@ def test_natural_requests_mid_session_are_answered(
         "AMAZON.StopIntent",
     ]
     by_utterance = {t["utterance"]: t for t in turns}
-    assert by_utterance["which side am I on"]["speech"] == "You're on the right side of High lunge."
+    assert by_utterance["which side am I on"]["speech"].startswith(
+        "You're on the right side of High lunge."
+    )
     assert by_utterance["could you say the second step again"]["speech"].startswith(
         "Step 2. Left leg extended behind"
     )

@@ -237,7 +237,9 @@ def test_repeat_step_slots(
 ) -> None:
     session, _ = launched
     response = send(skill, session, session.intent("RepeatStepIntent", slots))
-    assert said(response) == f"Step {number}. {step_text('forward_fold', number)}"
+    # the step, and then (it asks nothing) what to say next
+    step = f"Step {number}. {step_text('forward_fold', number)}"
+    assert said(response) == f"{step} {PROMPTS['step_reprompt']}"
     assert yoga(response)["step"] == number - 1
     assert reprompt_said(response) == PROMPTS["step_reprompt"]
 
@@ -258,7 +260,7 @@ def test_repeat_step_out_of_range(skill: CustomSkill, launched: tuple[Session, A
     three = send(
         skill, session, session.intent("NumberAnswerIntent", {"number": slot("number", "three")})
     )
-    assert said(three) == f"Step 3. {step_text('forward_fold', 3)}"
+    assert said(three) == f"Step 3. {step_text('forward_fold', 3)} {PROMPTS['step_reprompt']}"
 
 
 def test_repeat_step_zero_is_no_such_step(
@@ -406,7 +408,9 @@ def test_set_hold_length_slot(
             session.intent("NumberAnswerIntent", {"number": slot("number", "eight")}),
         )
         assert yoga(eight)["breaths"] == 8
-        assert said(eight) == "Okay, 8 breaths in each hold from now on."
+        assert (
+            said(eight) == f"Okay, 8 breaths in each hold from now on. {PROMPTS['next_reprompt']}"
+        )
     else:
         assert yoga(response)["breaths"] == breaths
         assert str(breaths) in said(response) or breaths == 1

@@ -205,7 +205,9 @@ def test_hold_session_from_launch_to_goodbye(routine: str, breaths: int) -> None
     assert said(first).startswith(norm(runner.raw["welcome"]))
     if breaths != 5:
         set_it = runner.say("SetHoldLengthIntent", breaths=slot("breaths", str(breaths)))
-        assert said(set_it) == f"Okay, {breaths} breaths in each hold from now on."
+        assert said(set_it) == (
+            f"Okay, {breaths} breaths in each hold from now on. {PROMPTS['next_reprompt']}"
+        )
         again = runner.say("RepeatPoseIntent")
         assert said(again).count(PROMPTS["breath_in"]) == breaths
     runner.until_the_end("yes")
@@ -335,9 +337,11 @@ def test_session_with_repeat_previous_side_tip_targets_help(routine: str) -> Non
     left = runner.say("AMAZON.NoIntent")
     assert position(left) == ("high_lunge", "left")
     side = runner.say("WhichSideIntent")
-    assert said(side) == f"You're on the left side of {norm(lunge['name'])}."
+    assert said(side) == (
+        f"You're on the left side of {norm(lunge['name'])}. {PROMPTS['next_reprompt']}"
+    )
     tip = runner.say("TopTipIntent")
-    assert said(tip) == f"Top tip: {norm(lunge['tip'])}"
+    assert said(tip) == f"Top tip: {norm(lunge['tip'])} {PROMPTS['next_reprompt']}"
     targets = runner.say("TargetAreasIntent")
     assert said(targets).startswith("This one is good for your quads, glutes, psoas")
     repeated = runner.say("AMAZON.RepeatIntent")

@@ -28,7 +28,7 @@ from skill.resources import AUDIO_DIR
 from skill.routine.coach import Coach
 from skill.routine.content import Routine, load_routine
 from skill.routine.operations import BY_INTENT, LAUNCH, REPEAT_INTENT, Slot, Slots
-from skill.routine.says import Key, Say
+from skill.routine.says import Key, Say, prompted
 from skill.routine.state import Turn
 from skill.routine.timing import TimingSource
 from skill.settings import DEFAULT_LOCALE, supported_locale
@@ -97,6 +97,9 @@ class SkillContext:
         reprompt = None
         if turn.reprompt and not turn.end_session:
             reprompt, _ = self.spoken(narrator, turn.reprompt)
+            says = prompted(turn.says, turn.reprompt)  # an open session always asks
+            if says is not turn.says:
+                speech, _ = self.spoken(narrator, says)
         # Only once the answer is ready does the runner move on.
         moved = self.progress.keep(
             handler_input, turn.state, last if remember and turn.says else None

@@ -147,3 +147,55 @@ class Say:
             return cls(key)
         # JSON made the tuples lists; make them tuples again so the say can be remembered.
         return cls(key, {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+
+
+PROMPTING: frozenset[Key] = frozenset(
+    {
+        Key.NEXT_HINT,
+        Key.FLOW_NEXT,
+        Key.LAST_POSE_DONE,
+        Key.OFFER,
+        Key.WELCOME_BACK,
+        Key.NOTHING_YET,
+        Key.NO_SUCH_STEP,
+        Key.UNKNOWN_POSE,
+        Key.WHICH_MODE,
+        Key.MODE_ALREADY,
+        Key.BREATHS_RANGE,
+        Key.NUMBER_UNASKED,
+        Key.WHICH_LENGTH,
+        Key.UNKNOWN_AREA,
+        Key.WHICH_LEVEL,
+        Key.BREAK,
+        Key.BREAK_IDLE,
+        Key.BREAK_DECLINED,
+        Key.PAUSED,
+        Key.TAKE_YOUR_TIME,
+        Key.HELP_HOLD,
+        Key.HELP_FLOW,
+        Key.HELP_OFFER,
+        Key.HELP_RESUME,
+        Key.HELP_IDLE,
+        Key.HELP_BREAK,
+        Key.FALLBACK,
+        Key.ERROR,
+        Key.OFFER_REPROMPT,
+        Key.RESUME_REPROMPT,
+        Key.PAUSED_REPROMPT,
+        Key.IDLE_REPROMPT,
+        Key.STEP_REPROMPT,
+        Key.NEXT_REPROMPT,
+        Key.BREAK_REPROMPT,
+        Key.BREATHS_REPROMPT,
+        Key.STEP_NUMBER_REPROMPT,
+    }
+)
+"""Keys whose words ask the runner something or tell them what to say. An answer that keeps
+the session open and ends with none of these is followed by its reprompt, as Alexa requires."""
+
+
+def prompted(says: tuple[Say, ...], reprompt: tuple[Say, ...]) -> tuple[Say, ...]:
+    """What to say in an open session: the answer, and its reprompt if the answer asks nothing."""
+    if says and says[-1].key not in PROMPTING:
+        return (*says, *reprompt)
+    return says
