@@ -572,6 +572,31 @@ def test_unrenderable_last_answer_apologises_then_recovers(
     assert ssml(send(skill, session, session.intent("AMAZON.RepeatIntent"))) == ssml(after)
 
 
+@pytest.mark.parametrize(
+    "last",
+    [
+        [{"k": "where", "p": {"part": "pigeon", "side": "x" * 20_000}}],  # huge value
+        [{"k": "where", "p": {"x" * 100: 1}}],  # huge name
+        [{"k": "list_poses", "p": {"poses": ["pigeon"] * 1000, "plan": "full"}}],
+        [{"k": "where", "p": {"part": {"nested": True}}}],
+    ],
+)
+def test_a_tampered_last_answer_is_never_remembered_nor_cached(
+    last: list[dict[str, Any]], skill: CustomSkill
+) -> None:
+    """ "Repeat that" takes only what the skill itself could have said: anything larger or
+    odder is dropped (it would otherwise become a key of the skill's caches), and the pose is
+    taken up again instead."""
+    session = Session()
+    launch = send(skill, session, session.launch())
+    session.attributes["last"] = json.dumps(last)
+    response = send(skill, session, session.intent("AMAZON.RepeatIntent"))
+    assert ERROR not in said(response)
+    assert "x" * 100 not in said(response)
+    assert yoga(response)["pose"] == yoga(launch)["pose"]
+    assert len(response["sessionAttributes"]["last"]) < 4096
+
+
 # ---------------------------------------------------------------------- the catch-all
 
 

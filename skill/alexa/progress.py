@@ -7,6 +7,10 @@
 - The last answer is remembered for "repeat that" (:data:`LAST_KEY`), as a string: the SDK
   deep-copies session attributes on every request.
 - When the runner disables the skill, everything kept for them is deleted (:meth:`Progress.forget`).
+- A hands-free play-through saves where its audio stopped (:data:`PLAYBACK_KEY`: the stream's
+  token and the offset in it) beside the state. Loaded with fresh progress, it rides in the
+  session while the offer to carry on stands, so that "yes" plays on from there; any other move
+  drops it (:mod:`skill.alexa.audioplayer`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ log = logging.getLogger(__name__)
 STATE_KEY = "yoga"
 LAST_KEY = "last"
 SAVED_AT_KEY = "saved_at"
+PLAYBACK_KEY = "playback"
+MAX_LAST_CHARS = 4096
+"""The longest remembered answer taken back from the session (the skill's own are far shorter)."""
 RESUME_WINDOW_SECONDS = 12 * 3600
 """Progress older than this starts the routine afresh."""
 
@@ -81,6 +88,8 @@ class Progress:
         if not fresh:
             # Too old to carry on from; keep only the runner's settings (mode, breaths).
             return decode(self.course, {**progress, "status": "idle"})
+        if isinstance(saved.get(PLAYBACK_KEY), dict):
+            session[PLAYBACK_KEY] = saved[PLAYBACK_KEY]
         return decode(self.course, progress)
 
     def keep(self, handler_input: HandlerInput, state: State, said: str | None) -> bool:
@@ -92,24 +101,37 @@ class Progress:
         session[STATE_KEY] = state_dict
         if said is not None:
             session[LAST_KEY] = said
+        if moved and not state.resume_offered:
+            session.pop(PLAYBACK_KEY, None)  # moved on: no longer where the audio stopped
         if moved:
-            self.save(handler_input, state_dict)
+            self.save(handler_input, state_dict, session.get(PLAYBACK_KEY))
         return moved
 
-    def save(self, handler_input: HandlerInput, state_dict: dict[str, Any]) -> None:
+    def save(
+        self,
+        handler_input: HandlerInput,
+        state_dict: dict[str, Any],
+        playback: dict[str, Any] | None = None,
+    ) -> None:
+        """Save the state, and where a play-through's audio stopped (see :data:`PLAYBACK_KEY`)."""
         if not self._stores(handler_input):
             return
         manager = handler_input.attributes_manager
         try:
-            manager.persistent_attributes = {STATE_KEY: state_dict, SAVED_AT_KEY: int(self.clock())}
+            attributes = {STATE_KEY: state_dict, SAVED_AT_KEY: int(self.clock())}
+            if isinstance(playback, dict):
+                attributes[PLAYBACK_KEY] = playback
+            manager.persistent_attributes = attributes
             manager.save_persistent_attributes()
         except Exception:  # progress is best effort; the spoken answer must still go out
             log.exception("could not save progress")
 
     def save_session(self, handler_input: HandlerInput) -> None:
         """At the session's end: save the session's state, if it had one."""
-        if STATE_KEY in session_attributes(handler_input):
-            self.save(handler_input, encode(self.course, self.load(handler_input)))
+        session = session_attributes(handler_input)
+        if STATE_KEY in session:
+            state_dict = encode(self.course, self.load(handler_input))
+            self.save(handler_input, state_dict, session.get(PLAYBACK_KEY))
 
     def forget(self, handler_input: HandlerInput) -> None:
         """The runner disabled the skill: delete everything kept for them (their saved
@@ -117,6 +139,12 @@ class Progress:
         decides what the failure means."""
         if self._stores(handler_input):
             handler_input.attributes_manager.delete_persistent_attributes()
+
+
+def saved_playback(handler_input: HandlerInput) -> dict[str, Any] | None:
+    """Where a play-through's audio stopped, while the offer to carry on from it stands."""
+    playback = session_attributes(handler_input).get(PLAYBACK_KEY)
+    return playback if isinstance(playback, dict) else None
 
 
 def remembered(says: tuple[Say, ...]) -> str:
@@ -127,6 +155,8 @@ def remembered(says: tuple[Say, ...]) -> str:
 def last_said(handler_input: HandlerInput) -> tuple[Say, ...]:
     """The last answer kept in the session; nothing for anything tampered."""
     raw = session_attributes(handler_input).get(LAST_KEY)
+    if isinstance(raw, str) and len(raw) > MAX_LAST_CHARS:
+        return ()  # far more than the skill ever says in one turn: tampered
     try:
         items = json.loads(raw) if isinstance(raw, str) else None
     except ValueError:

@@ -103,6 +103,10 @@ class Key(StrEnum):
     GOODBYE = "goodbye"
     GOODBYE_SHORT = "goodbye_short"
     GOODBYE_FINISHED = "goodbye_finished"
+    # hands-free play-through on Alexa's audio player
+    PLAY_THROUGH = "play_through"
+    PLAY_THROUGH_UNAVAILABLE = "play_through_unavailable"
+    PLAY_THROUGH_NO_DEVICE = "play_through_no_device"
 
 
 class Params(dict[str, Any]):
@@ -145,8 +149,33 @@ class Say:
         params = raw.get("p")
         if not isinstance(params, dict):
             return cls(key)
-        # JSON made the tuples lists; make them tuples again so the say can be remembered.
-        return cls(key, {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()})
+        plain: dict[str, Any] = {}
+        for name, value in params.items():
+            if not isinstance(name, str) or len(name) > _MAX_NAME:
+                return None
+            # JSON made the tuples lists; make them tuples again so the say can be remembered.
+            value = tuple(value) if isinstance(value, list) else value
+            if not _plain(value):
+                return None  # tampered: never remembered, never a cache key of any size
+            plain[name] = value
+        return cls(key, plain)
+
+
+_MAX_NAME, _MAX_TEXT, _MAX_ITEMS = 16, 64, 16
+
+
+def _plain(value: Any) -> bool:
+    """A parameter value the skill itself would have said: short text, a number, a flag, or a
+    short tuple of short texts."""
+    if value is None or isinstance(value, bool | int | float):
+        return True
+    if isinstance(value, str):
+        return len(value) <= _MAX_TEXT
+    if isinstance(value, tuple):
+        return len(value) <= _MAX_ITEMS and all(
+            isinstance(item, str) and len(item) <= _MAX_TEXT for item in value
+        )
+    return False
 
 
 PROMPTING: frozenset[Key] = frozenset(
