@@ -124,10 +124,11 @@ def test_a_launch_is_answered_through_the_webhook_when_dynamodb_hangs(
     store = _messages(caplog, "skill.alexa.persistence")
     assert any("DynamoDB read failed" in m and "ReadTimeoutError" in m for m in store), store
     progress = _messages(caplog, "skill.alexa.progress")
-    assert "could not read saved progress" in progress
-    assert "could not save progress" in progress
-    skipped = [r for r in caplog.records if r.exc_info and "skipped" in str(r.exc_info[1])]
-    assert skipped, "the calls after the timeout fail at once"
+    assert any(m.startswith("could not read saved progress: ") for m in progress), progress
+    assert any(m.startswith("could not save progress: ") for m in progress), progress
+    # a store that is down is one warning line each, without a traceback
+    assert not [r for r in caplog.records if r.name == "skill.alexa.progress" and r.exc_info]
+    assert any("skipped" in m for m in progress), "the calls after the timeout fail at once"
 
 
 def test_a_launch_is_answered_by_the_lambda_when_dynamodb_hangs(
@@ -245,6 +246,6 @@ def test_a_launch_is_answered_when_sqlite_is_locked(
         holder.close()
     assert reply.status_code == 200
     assert ssml(reply.json).startswith("<speak>Welcome to post run yoga")
-    failed = [r for r in caplog.records if r.name == "skill.alexa.progress" and r.exc_info]
+    failed = [r.getMessage() for r in caplog.records if r.name == "skill.alexa.progress"]
     assert failed, "the log says the save failed"
-    assert "locked" in str(failed[-1].exc_info[1])  # type: ignore[index]
+    assert "locked" in failed[-1]

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
+from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_core.handler_input import HandlerInput
 
 from skill.routine.codec import decode, encode
@@ -74,7 +76,7 @@ class Progress:
         try:
             saved = handler_input.attributes_manager.persistent_attributes
         except Exception:  # a broken store must not stop the runner's session
-            log.exception("could not read saved progress")
+            _log_store_failure("could not read saved progress")
             return State()
         progress = saved.get(STATE_KEY) if isinstance(saved, dict) else None
         if not isinstance(progress, dict):
@@ -124,7 +126,7 @@ class Progress:
             manager.persistent_attributes = attributes
             manager.save_persistent_attributes()
         except Exception:  # progress is best effort; the spoken answer must still go out
-            log.exception("could not save progress")
+            _log_store_failure("could not save progress")
 
     def save_session(self, handler_input: HandlerInput) -> None:
         """At the session's end: save the session's state, if it had one."""
@@ -145,6 +147,15 @@ def saved_playback(handler_input: HandlerInput) -> dict[str, Any] | None:
     """Where a play-through's audio stopped, while the offer to carry on from it stands."""
     playback = session_attributes(handler_input).get(PLAYBACK_KEY)
     return playback if isinstance(playback, dict) else None
+
+
+def _log_store_failure(what: str) -> None:
+    """A store that is down (the adapter says why, once) is a warning; anything else a bug."""
+    error = sys.exc_info()[1]
+    if isinstance(error, PersistenceException):
+        log.warning("%s: %s", what, str(error)[:200])
+    else:
+        log.exception(what)
 
 
 def remembered(says: tuple[Say, ...]) -> str:
