@@ -146,7 +146,7 @@ def test_natural_requests_mid_session_are_answered(
     assert (
         by_utterance["slow it down with hold mode"]["sessionAttributes"]["yoga"]["mode"] == "hold"
     )
-    assert by_utterance["hold each pose for eight breaths"]["speech"] == (
+    assert by_utterance["hold each pose for eight breaths"]["speech"].startswith(
         "Okay, 8 breaths in each hold from now on."
     )
     assert by_utterance["what's the top tip for this one"]["speech"].startswith("Top tip:")

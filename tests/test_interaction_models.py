@@ -66,6 +66,13 @@ CUSTOM_SLOTS: dict[str, dict[str, str]] = {
     "FocusIntent": {"area": "AreaType"},
     "InstructionLevelIntent": {"level": "LevelType"},
     "NumberAnswerIntent": {"number": "AMAZON.NUMBER"},
+    "PlayThroughIntent": {},
+    "HistoryIntent": {},
+    "StreakIntent": {},
+    "ForgetHistoryIntent": {},
+    "SetReminderIntent": {"date": "AMAZON.DATE", "time": "AMAZON.TIME"},
+    "ListRemindersIntent": {},
+    "CancelReminderIntent": {},
 }
 #: Intents that answer the skill's own question ("how many breaths?"), where a bare slot is the
 #: whole answer ("eight"), as in Alexa's own number-guessing samples.
@@ -326,7 +333,7 @@ def test_models_are_generated_from_the_grammar() -> None:
 def test_models_stay_a_reasonable_size(locale: str) -> None:
     text = (MODELS_DIR / f"{locale}.json").read_text(encoding="utf-8")
     assert len(text.encode()) < 1_000_000
-    assert len(all_samples(language_model(locale))) < 4_000
+    assert len(all_samples(language_model(locale))) < 4_200
 
 
 # ---------------------------------------------------------------- sample utterances

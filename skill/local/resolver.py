@@ -6,7 +6,8 @@ terminal with no device and no network. It reads one locale's model file from
 
 1. Opening phrases ("open post run yoga", "ask post run yoga to ...") are recognised first.
 2. Exact match: every sample utterance is compiled to a regular expression in which each
-   ``{slot}`` matches the values of its type (custom values and synonyms, numbers, ordinals).
+   ``{slot}`` matches the values of its type (custom values and synonyms, numbers, ordinals,
+   days and times).
 3. Bare value: the utterance is just a value of a custom type that one intent's slot takes
    ("hold", "slower", "pigeon", "left leg"), so it gives that intent with the slot filled.
 4. Carrier match: a sample whose custom slot holds words that are not a value of the type (such
@@ -38,6 +39,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from skill.local.builtin_dates import (
+    DATE,
+    DATE_PATTERN,
+    TIME,
+    TIME_PATTERN,
+    resolve_date,
+    resolve_time,
+)
 from skill.resources import INTERACTION_MODELS_DIR
 from skill.routine.names import (
     NUMBER_WORDS,
@@ -215,6 +224,10 @@ class _SlotType:
             return _number_id(words)
         if self.name == ORDINAL:
             return _ordinal_id(words)
+        if self.name == DATE:
+            return resolve_date(words)
+        if self.name == TIME:
+            return resolve_time(words)
         return self.ids.get(words)
 
 
@@ -368,6 +381,8 @@ class Resolver:
         compiled = {
             NUMBER: _SlotType(NUMBER, _NUMBER_PATTERN, {}, False, 0),
             ORDINAL: _SlotType(ORDINAL, _ORDINAL_PATTERN, {}, False, 0),
+            DATE: _SlotType(DATE, DATE_PATTERN, {}, False, 0),
+            TIME: _SlotType(TIME, TIME_PATTERN, {}, False, 0),
         }
         for slot_type in types:
             ids: dict[str, str] = {}
@@ -510,6 +525,13 @@ class Resolver:
                     plausible = False  # "do you know ..." is not the name of a pose
                     break
                 ident = slot_type.ids.get(words)
+                if ident is None:  # "slow it down with hold mode": the value next to the carrier
+                    ending = {
+                        i
+                        for phrase, i in slot_type.ids.items()
+                        if f" {words}".endswith(f" {phrase}")
+                    }
+                    ident = ending.pop() if len(ending) == 1 else None
                 slots[name] = ResolvedSlot(name, words, ident, ident is not None)
                 heard = _content(words.split()) - slot_type.words
                 suspicious = suspicious or bool(heard & self._vocabulary)

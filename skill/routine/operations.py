@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from skill.habits import HABIT_INTENTS
 from skill.routine.coach import Coach
 from skill.routine.names import fold_words, read_number, read_ordinal
 from skill.routine.state import MAX_BREATHS, MIN_BREATHS, MODES, State, Turn
@@ -149,7 +150,7 @@ def _numbers(coach: Coach, state: State) -> Iterable[Slots]:
 
 def _body_parts(coach: Coach, state: State) -> Iterable[Slots]:
     yield {}
-    for body in ("legs", "arms", "hands", "feet", "knees", "hips", "head", "back", "shoulders"):
+    for body in (*"legs arms hands feet knees hips head back shoulders".split(), "core"):
         yield {"body_part": (body, body)}
 
 
@@ -184,7 +185,8 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "ChangeHoldIntent",
-        lambda c, s, x: c.change_hold(s, slot_id(x, "direction")),
+        # "add two breaths", "five more breaths": no direction word to resolve, and longer
+        lambda c, s, x: c.change_hold(s, slot_id(x, "direction") or "longer"),
         _values("direction", "longer", "shorter"),
     ),
     Operation(
@@ -201,7 +203,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("FocusIntent", lambda c, s, x: c.set_focus(s, slot_id(x, "area")), _areas),
     Operation(
         "InstructionLevelIntent",
-        lambda c, s, x: c.set_brief(s, slot_id(x, "level")),
+        # "I know the poses", "I've done this before": the samples without a level mean brief
+        lambda c, s, x: c.set_brief(s, slot_id(x, "level") or "brief"),
         _values("level", "brief", "full"),
     ),
     Operation("HowLongIntent", _plain(Coach.how_long)),
@@ -220,8 +223,15 @@ LAUNCH = Operation("LaunchRequest", _plain(Coach.launch))
 REPEAT_INTENT = "AMAZON.RepeatIntent"
 """Says the last answer again: the one intent answered from memory, not by an operation."""
 
-HANDLED_INTENTS: frozenset[str] = frozenset(BY_INTENT) | {REPEAT_INTENT}
-"""Every intent the skill handles; the interaction models must declare exactly these."""
+PLAY_THROUGH_INTENT = "PlayThroughIntent"
+"""Plays the whole routine hands-free on Alexa's audio player: answered by
+:mod:`skill.alexa.audioplayer`, not by an operation."""
+
+HANDLED_INTENTS: frozenset[str] = (
+    frozenset(BY_INTENT) | {REPEAT_INTENT, PLAY_THROUGH_INTENT} | HABIT_INTENTS
+)
+"""Every intent the skill handles; the interaction models must declare exactly these. The habit
+intents (history, streaks, reminders) are answered by :mod:`skill.alexa.habits`."""
 
 
 def all_turns(coach: Coach, states: Iterable[State]) -> Iterable[Turn]:
