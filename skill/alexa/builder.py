@@ -11,6 +11,8 @@ from skill.settings import Settings
 
 
 def skill_for(settings: Settings) -> CustomSkill:
-    """The skill as the settings configure it (progress store, clips)."""
+    """The skill as the settings configure it (progress store, clips, play-through)."""
     clips = clip_lookup(settings.audio_base_url) if settings.audio_base_url else None
-    return build_skill(persistence=adapter_for(settings), clips=clips)
+    return build_skill(
+        persistence=adapter_for(settings), clips=clips, audio_base_url=settings.audio_base_url
+    )

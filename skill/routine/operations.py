@@ -150,7 +150,8 @@ def _numbers(coach: Coach, state: State) -> Iterable[Slots]:
 
 def _body_parts(coach: Coach, state: State) -> Iterable[Slots]:
     yield {}
-    for body in (*"legs arms hands feet knees hips head back shoulders".split(), "core"):
+    bodies = ("legs", "arms", "hands", "feet", "knees", "hips", "head", "back", "shoulders", "core")
+    for body in bodies:
         yield {"body_part": (body, body)}
 
 
