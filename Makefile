@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench audio clean build-YogaFunction phrasings package chromium lighthouse
+.PHONY: run test lint format bench audio audio-check clean build-YogaFunction phrasings package chromium lighthouse
 
 # cairosvg (the publish extra: it draws the skill's icon) needs the cairo library, from Debian.
 $(STAMP): pyproject.toml
@@ -78,6 +78,18 @@ phrasings: $(STAMP) $(VA_STAMP)
 
 audio: $(STAMP)
 	$(BIN)/yoga-skill render-audio
+
+# How well a speech recogniser (faster-whisper, Whisper base) hears every committed clip: word
+# error rate per clip and overall, and each yoga term, in bench/results/audio-check.md. Slow (about
+# a quarter of real time: half an hour on two cores), so not part of `make test`.
+AUDIO_CHECK_STAMP := $(VENV)/.audio-check-installed
+
+$(AUDIO_CHECK_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[audio-check]'
+	touch $@
+
+audio-check: $(STAMP) $(AUDIO_CHECK_STAMP)
+	$(BIN)/python -m skill.audio.audiocheck
 
 # skill-package/ from its sources (skill/publish/, publish.yaml, interaction_models/), checked;
 # then build/post-run-yoga-skill-package.zip for import and build/site/ (README, "Publishing").

@@ -1,22 +1,29 @@
-"""Cold start: wall time from ``subprocess.Popen`` of a Python process to its first answer.
+"""Cold starts: a fresh Python process from ``subprocess.Popen`` to its first answer.
 
-Each variant is a fresh interpreter that imports what it needs, builds its app, answers one
-LaunchRequest through the app's WSGI callable and prints a line; the clock runs in this process,
-from just before Popen to the moment that line is read. Variants are interleaved, in a rotating
-order, after one untimed warm-up run each (so bytecode caches exist, as they would on a server).
+Each variant is a fresh interpreter that imports what it needs, builds its app (or, for a Lambda
+handler, is called once and builds its skill), answers one LaunchRequest and prints a line with
+its own CPU time at that moment (``time.process_time_ns``: interpreter start-up included). Two
+figures per run: the wall time, from just before Popen to the moment that line is read in this
+process, and the child's CPU time. On a shared machine the wall time also counts the time the
+child waited for a core; the CPU time does not, so verdicts go by CPU time and both are shown.
+
+Variants are interleaved, in a rotating order, after one untimed warm-up run each (so bytecode
+caches and the skill's data file caches exist, as they would on a server or a built Lambda).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter_ns
+from typing import Any
 
 from workload import SignedEnv, restamp
 
@@ -24,6 +31,10 @@ from skill.local.envelopes import Session
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+
+LAMBDA_AUDIO_BASE_URL = "https://d111111abcdef8.cloudfront.net/audio"
+"""The function's YOGA_AUDIO_BASE_URL (template.yaml sets the CloudFront address)."""
+DYNAMODB_TABLE = "bench-progress"
 
 
 @dataclass
@@ -35,20 +46,30 @@ class Variant:
     prepare: Callable[[], None] | None = None
 
 
+@dataclass
+class Run:
+    wall_ns: int
+    cpu_ns: int
+
+
 def _clean_env(**extra: str) -> dict[str, str]:
-    """This environment without YOGA_*/ALEXA_* settings, and allowed to write bytecode caches
-    (PYTHONDONTWRITEBYTECODE would make every run compile the skill's modules afresh, which a
-    deployed server or a warm Lambda image does not do; the untimed warm-up run writes them)."""
+    """This environment without YOGA_*/ALEXA_*/AWS_* settings, and allowed to write bytecode
+    caches (PYTHONDONTWRITEBYTECODE would make every run compile the skill's modules afresh,
+    which a deployed server does not do; the untimed warm-up run writes them)."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("YOGA_", "ALEXA_")) and k != "PYTHONDONTWRITEBYTECODE"
+        if not k.startswith(("YOGA_", "ALEXA_", "AWS_")) and k != "PYTHONDONTWRITEBYTECODE"
     }
     env.update(extra)
     return env
 
 
-def variants(tmp: Path, signed: SignedEnv) -> list[Variant]:
+def variants(tmp: Path, signed: SignedEnv, dynamodb: dict[str, str] | None = None) -> list[Variant]:
+    """The cold starts: the webhook (as measured per turn: SQLite, verification off) and ask-sdk's
+    hello world on Flask; the webhook as production runs it; the Lambda handler of template.yaml
+    and ask-sdk's hello-world Lambda; with ``dynamodb`` (the environment of a DynamoDB on
+    loopback) the Lambda as template.yaml configures it; and ``python -c print()``."""
     launch = tmp / "launch.json"
     session = Session(skill_id=signed.env["YOGA_SKILL_ID"])
     launch_body = json.dumps(session.launch()).encode()
@@ -62,11 +83,17 @@ def variants(tmp: Path, signed: SignedEnv) -> list[Variant]:
         headers_file.write_text(json.dumps(signed.headers(body)))
 
     python = sys.executable
-    return [
+    lambda_env = {
+        "YOGA_SKILL_ID": signed.env["YOGA_SKILL_ID"],
+        "YOGA_AUDIO_BASE_URL": LAMBDA_AUDIO_BASE_URL,
+    }
+    chosen = [
         Variant(
             "skill",
             [python, str(BENCH / "cold_skill.py"), str(launch)],
-            _clean_env(YOGA_VERIFY="off", YOGA_PERSISTENCE="none"),
+            _clean_env(
+                YOGA_VERIFY="off", YOGA_PERSISTENCE="sqlite", YOGA_DB=str(tmp / "cold.sqlite3")
+            ),
             "answered 200",
         ),
         Variant(
@@ -82,11 +109,45 @@ def variants(tmp: Path, signed: SignedEnv) -> list[Variant]:
             "answered 200",
             prepare=sign_fresh,
         ),
-        Variant("python", [python, "-c", "print('answered')"], _clean_env(), "answered"),
+        Variant(
+            "lambda",
+            [python, str(BENCH / "cold_lambda.py"), str(launch)],
+            _clean_env(**lambda_env, YOGA_PERSISTENCE="none"),
+            "answered",
+        ),
+        Variant(
+            "hello_lambda",
+            [python, str(BENCH / "hello_lambda.py"), str(launch)],
+            _clean_env(),
+            "answered",
+        ),
     ]
+    if dynamodb is not None:
+        chosen.append(
+            Variant(
+                "lambda_dynamodb",
+                [python, str(BENCH / "cold_lambda.py"), str(launch)],
+                _clean_env(
+                    **lambda_env,
+                    **dynamodb,
+                    YOGA_PERSISTENCE="dynamodb",
+                    YOGA_DYNAMODB_TABLE=DYNAMODB_TABLE,
+                ),
+                "answered",
+            )
+        )
+    chosen.append(
+        Variant(
+            "python",
+            [python, "-c", "import time; print(f'answered cpu={time.process_time_ns()}')"],
+            _clean_env(),
+            "answered",
+        )
+    )
+    return chosen
 
 
-def run_once(variant: Variant) -> int:
+def run_once(variant: Variant) -> Run:
     if variant.prepare is not None:
         variant.prepare()
     t0 = perf_counter_ns()
@@ -96,18 +157,88 @@ def run_once(variant: Variant) -> int:
     t1 = perf_counter_ns()
     proc.stdout.close()
     code = proc.wait(timeout=60)
-    if code != 0 or not line.decode().startswith(variant.expect):
+    text = line.decode()
+    if code != 0 or not text.startswith(variant.expect):
         raise RuntimeError(f"cold start {variant.name} failed ({code}): {line!r}")
-    return t1 - t0
+    cpu = next(int(word[4:]) for word in text.split() if word.startswith("cpu="))
+    return Run(wall_ns=t1 - t0, cpu_ns=cpu)
 
 
-def measure(tmp: Path, signed: SignedEnv, reps: int) -> dict[str, list[int]]:
-    chosen = variants(tmp, signed)
-    for variant in chosen:  # warm-up: bytecode caches, page cache
+def measure(
+    tmp: Path, signed: SignedEnv, reps: int, dynamodb: dict[str, str] | None = None
+) -> dict[str, list[Run]]:
+    chosen = variants(tmp, signed, dynamodb)
+    for variant in chosen:  # warm-up: bytecode caches, data file caches, page cache
         run_once(variant)
-    out: dict[str, list[int]] = {v.name: [] for v in chosen}
+    out: dict[str, list[Run]] = {v.name: [] for v in chosen}
     for rep in range(reps):
         shift = rep % len(chosen)
         for variant in chosen[shift:] + chosen[:shift]:
             out[variant.name].append(run_once(variant))
     return out
+
+
+@contextlib.contextmanager
+def local_dynamodb(tmp: Path) -> Iterator[dict[str, str] | None]:
+    """A DynamoDB on loopback (moto's server, from the dev dependencies) with the progress table,
+    and the environment that points boto3 at it; None where moto is not installed."""
+    tests_dir = str(REPO / "tests")
+    if tests_dir not in sys.path:
+        sys.path.insert(0, tests_dir)
+    try:
+        import boto3
+        from moto_server import aws_test_env, running_moto_server
+    except ImportError:
+        yield None
+        return
+    with running_moto_server() as endpoint:
+        env = {**aws_test_env(tmp), "AWS_ENDPOINT_URL_DYNAMODB": endpoint}
+        client: Any = boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name=env["AWS_REGION"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+        client.create_table(
+            TableName=DYNAMODB_TABLE,
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.close()
+        yield env
+
+
+def import_profiles(tmp: Path, signed: SignedEnv, threshold_ms: float = 2.0) -> str:
+    """``python -X importtime`` of each cold start (one run each): every import that took at
+    least ``threshold_ms`` with what it imported, as a tree. Wall time on this machine, so only
+    the shape is to be trusted; the cold-start figures themselves are medians of many runs."""
+    out = []
+    for variant in variants(tmp, signed):
+        if variant.name == "python":
+            continue
+        if variant.prepare is not None:
+            variant.prepare()
+        argv = [variant.argv[0], "-X", "importtime", *variant.argv[1:]]
+        result = subprocess.run(
+            argv, env=variant.env, cwd=REPO, capture_output=True, text=True, timeout=60
+        )
+        rows = []
+        for line in result.stderr.splitlines():
+            head, _, name = line.rpartition("|")
+            if not line.startswith("import time:") or not name.strip() or "self" in head:
+                continue
+            self_us, cumulative_us = (int(x) for x in head[len("import time:") :].split("|"))
+            depth = (len(name) - len(name.lstrip())) // 2
+            rows.append((depth, self_us, cumulative_us, name.strip()))
+        total = sum(row[1] for row in rows)
+        out.append(f"== {variant.name}: {len(rows)} modules, {total / 1000:.1f} ms importing")
+        out.append("cumulative ms  self ms  module")
+        for depth, self_us, cumulative_us, name in rows:
+            if cumulative_us >= threshold_ms * 1000:
+                out.append(
+                    f"{cumulative_us / 1000:13.1f} {self_us / 1000:8.1f}  {'  ' * depth}{name}"
+                )
+        out.append("")
+    return "\n".join(out)

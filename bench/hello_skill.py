@@ -1,10 +1,13 @@
-"""Cold-start baseline: a minimal ask-sdk hello-world skill behind a bare Flask app.
+"""The baseline on Flask: ask-sdk's hello world (bench/hello_world.py) behind a Flask route.
 
-Run as a fresh process: ``python bench/hello_skill.py BODY_FILE``. It imports what a minimal
-webhook skill needs, builds a CustomSkillBuilder with one LaunchRequest handler that speaks
-"Hello", answers one request envelope (read from BODY_FILE) through the Flask app's WSGI callable
-with a prepared environ, exactly as bench/cold_skill.py does for the real skill, and prints one
-line when the answer is ready.
+The route does what the SDK's Flask adapter (flask-ask-sdk's SkillAdapter, verification off)
+does, without the adapter's package: the SDK's DefaultSerializer parses the body, the skill
+(built once) answers, the SDK serialises the response and it goes out as JSON.
+bench/inprocess.py replays the 40-turn session through :func:`build_app`; as a fresh process,
+``python bench/hello_skill.py BODY_FILE`` is the cold-start baseline: it imports what it needs,
+builds the app, answers one request envelope (read from BODY_FILE) through the Flask app's WSGI
+callable with a prepared environ, exactly as bench/cold_skill.py does for the real skill, and
+prints one line when the answer is ready.
 """
 
 from __future__ import annotations
@@ -12,28 +15,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from time import process_time_ns
 
-from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.serialize import DefaultSerializer
-from ask_sdk_core.skill_builder import CustomSkillBuilder
-from ask_sdk_core.utils import is_request_type
 from ask_sdk_model import RequestEnvelope
 from flask import Flask, Response, request
+from hello_world import sb
 from wsgi_call import Caller, environ_template
 
 
-class LaunchHandler(AbstractRequestHandler):
-    def can_handle(self, handler_input):  # type: ignore[no-untyped-def]
-        return is_request_type("LaunchRequest")(handler_input)
-
-    def handle(self, handler_input):  # type: ignore[no-untyped-def]
-        return handler_input.response_builder.speak("Hello").response
-
-
 def build_app() -> Flask:
-    builder = CustomSkillBuilder()
-    builder.add_request_handler(LaunchHandler())
-    skill = builder.create()
+    skill = sb.create()
     serializer = DefaultSerializer()
     app = Flask(__name__)
 
@@ -51,8 +43,9 @@ def main() -> int:
     body = Path(sys.argv[1]).read_bytes()
     caller = Caller(build_app())
     _, out = caller.call(environ_template(len(body)), body)
+    cpu = process_time_ns()  # this process's CPU time so far, interpreter start-up included
     speech = json.loads(out)["response"]["outputSpeech"]["ssml"]
-    print(f"answered {caller.last_status()} {speech}", flush=True)
+    print(f"answered {caller.last_status()} cpu={cpu} {speech}", flush=True)
     return 0 if caller.last_status().startswith("200") and "Hello" in speech else 1
 
 

@@ -2,13 +2,16 @@
 
 Every side of a comparison runs through the same harness (:class:`wsgi_call.Caller`: a prepared
 environ, the app called directly, the body read and closed) with the same request bodies, in
-interleaved rounds (one whole session per side per round, the order alternating), after warm-up
-rounds that are not kept. Responses are checked after each session, outside the clock: every
-status must be 200, and where the app has no persistence the speech must be the live pass's.
+interleaved rounds (one whole session per side per round, the order rotating), after warm-up
+rounds that are not kept. Each request is timed twice: wall time, and the thread's CPU time
+(which leaves out waiting for a core on a shared machine). Responses are checked after each
+session, outside the clock: every status must be 200, and where the app has no persistence the
+speech must be the live pass's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import cProfile
 import io
 import json
@@ -23,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import hello_skill
 from flask import Flask, Response, request
 from workload import Recorded, SignedEnv, record_session, restamp, speech_of
 from wsgi_call import Caller, environ_template
@@ -90,6 +94,17 @@ class Bodies:
         return self.prepared
 
 
+@dataclass
+class Rounds:
+    """Per side, per turn index: the nanosecond samples of the timed rounds."""
+
+    wall: dict[str, list[list[int]]]
+    cpu: dict[str, list[list[int]]]
+
+    def __getitem__(self, side: str) -> list[list[int]]:
+        return self.wall[side]
+
+
 def run_rounds(
     sides: list[Side],
     bodies: Bodies,
@@ -97,18 +112,28 @@ def run_rounds(
     rounds: int,
     warmup: int,
     progress: Callable[[str], None] | None = None,
-) -> dict[str, list[list[int]]]:
-    """Per side, per turn index: the nanosecond samples of the timed rounds."""
+) -> Rounds:
+    """Every side replays the session once a round, in an order that rotates each round."""
     expected = bodies.recorded.speeches()
-    samples: dict[str, list[list[int]]] = {s.name: [[] for _ in expected] for s in sides}
+    samples = Rounds(
+        wall={s.name: [[] for _ in expected] for s in sides},
+        cpu={s.name: [[] for _ in expected] for s in sides},
+    )
     callers = {s.name: Caller(s.app) for s in sides}
     for r in range(warmup + rounds):
         templates, request_bodies = bodies.get()
-        order = sides if r % 2 == 0 else sides[::-1]
+        shift = r % len(sides)
+        order = sides[shift:] + sides[:shift]
+        if (r // len(sides)) % 2:
+            order.reverse()
         for side in order:
             caller = callers[side.name]
             caller.statuses.clear()
-            results = [caller.call(t, b) for t, b in zip(templates, request_bodies, strict=True)]
+            results = []
+            cpu = []
+            for t, b in zip(templates, request_bodies, strict=True):
+                results.append(caller.call(t, b))
+                cpu.append(caller.last_cpu_ns)
             bad = [s for s in caller.statuses if not s.startswith("200")]
             if bad or len(caller.statuses) != len(results):
                 raise RuntimeError(
@@ -121,7 +146,8 @@ def run_rounds(
                         raise RuntimeError(f"{side.name} turn {i + 1}: speech differs: {got[:80]}")
             if r >= warmup:
                 for i, (elapsed, _) in enumerate(results):
-                    samples[side.name][i].append(elapsed)
+                    samples.wall[side.name][i].append(elapsed)
+                    samples.cpu[side.name][i].append(cpu[i])
         if progress and (r + 1) % 50 == 0:
             progress(f"  round {r + 1}/{warmup + rounds}")
     return samples
@@ -136,6 +162,8 @@ class Apps:
     """The apps the in-process figures compare, all built as production builds them."""
 
     bare: Flask
+    hello: Flask
+    """ask-sdk's hello world (bench/hello_world.py) on the same Flask (bench/hello_skill.py)."""
     skill: Flask
     verify_off: Flask
     verify_on: Flask
@@ -149,6 +177,7 @@ def build_apps(tmp: Path, signed: SignedEnv) -> Apps:
     sqlite = {"YOGA_PERSISTENCE": "sqlite", "YOGA_DB": str(tmp / "inprocess.sqlite3")}
     return Apps(
         bare=bare_app(),
+        hello=hello_skill.build_app(),
         skill=skill_app(none),
         # (b): the same configuration but for verification; YOGA_SKILL_ID is set on both, so
         # "off" still checks the application id, as production with YOGA_VERIFY=off would.
@@ -220,10 +249,12 @@ class Stages:
         self._undo: list[Callable[[], None]] = []
 
     def wrap(self, owner: Any, attr: str, label: str) -> None:
-        original = getattr(owner, attr)
-        own = attr in vars(owner)
         self.total_ns.setdefault(label, 0)
         self.calls.setdefault(label, 0)
+        original = getattr(owner, attr, None)
+        if original is None:  # renamed since: the stage reads 0 rather than stopping the bench
+            return
+        own = attr in vars(owner)
         total, calls = self.total_ns, self.calls
 
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -256,8 +287,11 @@ def breakdown(app: Flask, bodies: Bodies, rounds: int) -> list[dict[str, Any]]:
     import ask_sdk_core.attributes_manager as attributes_manager
 
     import skill.alexa.dispatch as dispatch_module
+    import skill.alexa.habits as habits
     import skill.alexa.handlers as handlers
     import skill.alexa.persistence as persistence
+    import skill.alexa.progress as progress
+    import skill.alexa.screens as screens
     import skill.web.verification as verification
     import skill.web.webhook as webhook
 
@@ -278,9 +312,11 @@ def breakdown(app: Flask, bodies: Bodies, rounds: int) -> list[dict[str, Any]]:
         (dispatch_module, "parse_envelope", "parse"),
         (skill, "invoke", "invoke"),
         (attributes_manager.AttributesManager, "__init__", "attributes"),
-        (handlers.SkillContext, "load", "load"),
+        (progress.Progress, "load", "load"),
         (handlers.SkillContext, "respond", "respond"),
-        (handlers.SkillContext, "save", "save"),
+        (progress.Progress, "save", "save"),
+        (screens.Screens, "show", "screens"),
+        (habits.Habits, "after_turn", "habits"),
         (persistence.SqliteAdapter, "get_attributes", "sqlite_get"),
         (persistence.SqliteAdapter, "save_attributes", "sqlite_save"),
         (verification.RequestVerifier, "verify", "verify"),
@@ -321,11 +357,13 @@ def breakdown(app: Flask, bodies: Bodies, rounds: int) -> list[dict[str, Any]]:
         ("parse envelope (PlannedSerializer.from_data)", us["parse"], 2),
         ("CustomSkill.invoke", us["invoke"], 2),
         ("AttributesManager() (deep-copies session attributes)", us["attributes"], 3),
-        ("SkillContext.load (incl. persistence read)", us["load"], 3),
-        ("SqliteAdapter.get_attributes", us["sqlite_get"], 4),
-        ("SkillContext.respond (narration, SSML, save)", us["respond"], 3),
-        ("SkillContext.save (persistence write)", us["save"], 4),
-        ("SqliteAdapter.save_attributes", us["sqlite_save"], 4),
+        ("Progress.load (the session's state, else the saved progress)", us["load"], 3),
+        ("SkillContext.respond (narration, SSML, progress, screen or card)", us["respond"], 3),
+        ("Progress.save (read the record, keep its history, write)", us["save"], 4),
+        ("SqliteAdapter.get_attributes (all reads)", us["sqlite_get"], 5),
+        ("SqliteAdapter.save_attributes", us["sqlite_save"], 5),
+        ("Screens.show (the card, or the APL document)", us["screens"], 4),
+        ("Habits.after_turn (history, streaks)", us["habits"], 4),
         (
             "rest of invoke: SDK handler chain, response builder",
             us["invoke"] - us["attributes"] - us["load"] - us["respond"],
@@ -353,3 +391,15 @@ def breakdown(app: Flask, bodies: Bodies, rounds: int) -> list[dict[str, Any]]:
         for name, value, depth in rows
         if depth == 0 or value >= 0.05
     ]
+
+
+def history_entries(db_path: Path) -> int:
+    """How many finished sessions the runner's saved record holds (its history): the record
+    every save reads and writes, which grows with the runner's sessions (at most 100)."""
+    import sqlite3
+
+    if not db_path.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(db_path)) as conn:
+        rows = conn.execute("SELECT attributes FROM progress").fetchall()
+    return max((len(json.loads(text).get("history") or []) for (text,) in rows), default=0)

@@ -26,6 +26,22 @@ def _dist(s: dict[str, float]) -> str:
     return f"median {_ms(s['median_ms'])}, p99 {_ms(s['p99_ms'])}"
 
 
+def _both(cpu: dict[str, float], wall: dict[str, float]) -> str:
+    """A figure by its CPU time (as the verdict goes), with its wall time."""
+    return (
+        f"median {_ms(cpu['median_ms'])}, p99 {_ms(cpu['p99_ms'])} CPU "
+        f"(wall: median {_ms(wall['median_ms'])}, p99 {_ms(wall['p99_ms'])})"
+    )
+
+
+def _cold(run: dict[str, Any]) -> str:
+    cpu, wall = run["cpu"], run["wall"]
+    return (
+        f"median {_ms(cpu['median_ms'])} CPU (min {_ms(cpu['min_ms'])}); "
+        f"wall median {_ms(wall['median_ms'])} (min {_ms(wall['min_ms'])})"
+    )
+
+
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
@@ -38,10 +54,15 @@ def rows(r: dict[str, Any]) -> list[Row]:
         out.append(
             Row(
                 "a",
-                f"a. per turn, 40-turn session in-process ({a['samples_per_side']} turns a side)",
-                "skill: " + _dist(a["skill"]),
-                "bare Flask JSON route: " + _dist(a["bare"]),
-                f"ratio of medians {a['ratio']:.2f}x",
+                f"a. per turn, progress on (SQLite), in-process: 40-turn session "
+                f"({a['samples_per_side']} turns a side; the runner's history "
+                f"{a.get('history_entries', '?')} sessions)",
+                "skill: " + _both(a["skill_cpu"], a["skill"]),
+                "ask-sdk hello world on the same Flask: "
+                + _both(a["hello_cpu"], a["hello"])
+                + f" (bare Flask JSON route: {_ms(a['bare_cpu']['median_ms'])}; "
+                f"hello world {a['hello_to_bare']:.2f}x bare)",
+                f"{a['ratio']:.2f}x (wall {a['wall_ratio']:.2f}x)",
                 f"<= {t['a_ratio']}x",
                 _verdict(a["ratio"] <= t["a_ratio"]),
             )
@@ -52,24 +73,23 @@ def rows(r: dict[str, Any]) -> list[Row]:
             Row(
                 "b",
                 "b. request verification on vs off (warm cert cache)",
-                "on: " + _dist(b["on"]),
-                "off: " + _dist(b["off"]),
-                f"ratio of medians {b['ratio']:.3f}x (+{b['added_ms']:.3f} ms/turn)",
+                "on: " + _both(b["on_cpu"], b["on"]),
+                "off: " + _both(b["off_cpu"], b["off"]),
+                f"{b['ratio']:.3f}x (+{b['added_ms']:.3f} ms/turn; wall {b['wall_ratio']:.3f}x)",
                 f"<= {t['b_ratio']}x",
                 _verdict(b["ratio"] <= t["b_ratio"]),
             )
         )
     if "c" in r:
         c = r["c"]
+        n = c["reps"]
         out.append(
             Row(
                 "c",
-                f"c. cold start, Popen to first answer (median of {c['reps']})",
-                f"skill: {_ms(c['skill']['median_ms'])} "
-                f"(min {_ms(c['skill']['min_ms'])}, max {_ms(c['skill']['max_ms'])})",
-                f"ask-sdk hello world on Flask: {_ms(c['hello']['median_ms'])} "
-                f"(min {_ms(c['hello']['min_ms'])}, max {_ms(c['hello']['max_ms'])})",
-                f"ratio of medians {c['ratio']:.2f}x",
+                f"c. cold start, Popen to first answer, webhook (SQLite, verify off; {n} runs)",
+                "skill: " + _cold(c["skill"]),
+                "ask-sdk hello world on Flask: " + _cold(c["hello"]),
+                f"{c['ratio']:.2f}x (wall {c['wall_ratio']:.2f}x)",
                 f"<= {t['c_ratio']}x",
                 _verdict(c["ratio"] <= t["c_ratio"]),
             )
@@ -77,14 +97,39 @@ def rows(r: dict[str, Any]) -> list[Row]:
         out.append(
             Row(
                 "c+",
-                "c+. cold start, production config (verify on, SQLite)",
-                f"skill: {_ms(c['skill_production']['median_ms'])}",
-                f"python -c print(): {_ms(c['python']['median_ms'])}",
+                "c+. cold start, webhook as production runs it (verify on, SQLite)",
+                "skill: " + _cold(c["skill_production"]),
+                f"python -c print(): {_ms(c['python']['cpu']['median_ms'])} CPU",
                 f"{c['production_ratio']:.2f}x hello world",
                 "-",
                 "info",
             )
         )
+        out.append(
+            Row(
+                "l",
+                "l. Lambda cold start: template.yaml's handler imported fresh, answering one "
+                f"launch (no store; {n} runs)",
+                "skill: " + _cold(c["lambda"]),
+                "ask-sdk hello-world Lambda: " + _cold(c["hello_lambda"]),
+                f"{c['lambda_ratio']:.2f}x (wall {c['lambda_wall_ratio']:.2f}x)",
+                f"<= {t['l_ratio']}x",
+                _verdict(c["lambda_ratio"] <= t["l_ratio"]),
+            )
+        )
+        if "lambda_dynamodb" in c:
+            out.append(
+                Row(
+                    "l+",
+                    "l+. Lambda cold start as template.yaml configures it (DynamoDB: moto on "
+                    "loopback; boto3 and its client included)",
+                    "skill: " + _cold(c["lambda_dynamodb"]),
+                    "ask-sdk hello-world Lambda (no store)",
+                    f"{c['lambda_dynamodb_ratio']:.2f}x hello world",
+                    "-",
+                    "info",
+                )
+            )
     if "d" in r:
         d = r["d"]
         for level in d["levels"]:
@@ -154,9 +199,10 @@ def rows(r: dict[str, Any]) -> list[Row]:
         out.append(
             Row(
                 "f",
-                "f. SQLite persistence per turn (in-process)",
-                "sqlite: " + _dist(f["sqlite"]),
-                "none: " + _dist(f["none"]),
+                "f. SQLite persistence per turn (in-process; the runner's history "
+                f"{f.get('history_entries', '?')} sessions)",
+                "sqlite: " + _dist(f["sqlite"]) + " CPU",
+                "none: " + _dist(f["none"]) + " CPU",
                 f"+{f['added_ms']:.3f} ms/turn, ratio {f['ratio']:.2f}x",
                 "report",
                 "info",
@@ -168,9 +214,9 @@ def rows(r: dict[str, Any]) -> list[Row]:
             Row(
                 "g",
                 "g. production path in-process (verify on, SQLite, JSON access log)",
-                _dist(g["production"]),
-                "bare Flask: " + _dist(r["a"]["bare"]) if "a" in r else "-",
-                f"{g['ratio_to_bare']:.2f}x bare" if "ratio_to_bare" in g else "-",
+                _both(g["production_cpu"], g["production"]),
+                "hello world: " + _ms(r["a"]["hello_cpu"]["median_ms"]) if "a" in r else "-",
+                f"{g['ratio_to_hello']:.2f}x hello world, {g['ratio_to_bare']:.2f}x bare",
                 "-",
                 "info",
             )
@@ -208,15 +254,20 @@ def markdown(r: dict[str, Any], table: list[Row]) -> str:
         lines.append("")
         lines.extend(f"- {note}" for note in r["notes"])
     titles = {
-        "skill": "a's skill app (verify off, no persistence)",
+        "skill": "a's skill app (verify off, SQLite)",
         "production": "g's production path (verify on, SQLite, JSON access log)",
     }
     for key, stages in r.get("breakdown", {}).items():
         lines += [
             "",
-            f"Where the time goes, {titles.get(key, key)}: mean per turn, every stage "
-            "instrumented (bare Flask JSON route for comparison: "
-            + (f"median {_ms(r['a']['bare']['median_ms'])})" if "a" in r else "-)"),
+            f"Where the time goes, {titles.get(key, key)}: mean wall time per turn, every "
+            "stage instrumented (for comparison, wall medians: "
+            + (
+                f"hello world {_ms(r['a']['hello']['median_ms'])}, "
+                f"bare Flask JSON route {_ms(r['a']['bare']['median_ms'])})"
+                if "a" in r
+                else "-)"
+            ),
             "",
             "| stage | mean per turn | share |",
             "| --- | --- | --- |",
@@ -228,7 +279,7 @@ def markdown(r: dict[str, Any], table: list[Row]) -> str:
                 f"{stage['share'] * 100:.1f}% |"
             )
     if "a" in r and "per_turn" in r["a"]:
-        lines += ["", "Slowest turns (skill, in-process, median):", ""]
+        lines += ["", "Slowest turns (skill with SQLite, in-process, median CPU time):", ""]
         slow = sorted(r["a"]["per_turn"], key=lambda t: -t["median_ms"])[:6]
         lines += [f'- turn {t["turn"]} "{t["said"]}": {_ms(t["median_ms"])}' for t in slow]
     return "\n".join(lines) + "\n"
@@ -257,9 +308,9 @@ def plot(
         n = len(values)
         left.plot(values, [(i + 1) / n for i in range(n)], label=f"{name} (n={n})")
     left.set_xscale("log")
-    left.set_xlabel("latency per turn, ms (log)")
+    left.set_xlabel("CPU time per turn, ms (log)")
     left.set_ylabel("fraction of turns")
-    left.set_title("In-process, per turn (40-turn session replayed)")
+    left.set_title("In-process, per turn (40-turn session replayed, CPU time)")
     left.grid(True, which="both", alpha=0.3)
     left.legend(fontsize=8)
     for level in server_levels:

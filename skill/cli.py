@@ -16,7 +16,9 @@ from skill.web import logs
 
 AUDIO_EXTRA = "pip install 'post-run-yoga[audio]'"
 PUBLISH_EXTRA = "pip install 'post-run-yoga[publish]'"
-AUDIO_EXTRA_MODULES = frozenset({"gtts", "lameenc", "miniaudio", "mutagen", "numpy", "requests"})
+AUDIO_EXTRA_MODULES = frozenset(
+    {"gtts", "lameenc", "miniaudio", "mutagen", "numpy", "pyloudnorm", "requests", "soxr"}
+)
 """What the ``audio`` extra installs: rendering and playing the clips, not the skill."""
 
 
@@ -95,6 +97,7 @@ def cmd_render_audio(args: argparse.Namespace) -> int:
     with _audio_tools("render-audio"):
         from skill.audio.catalogue import catalogue
         from skill.audio.engines import EngineUnavailable, engine_by_name
+        from skill.audio.lexicon import load_lexicon
         from skill.audio.render import RenderError, render
     from skill.routine.content import load_routine
 
@@ -102,7 +105,9 @@ def cmd_render_audio(args: argparse.Namespace) -> int:
         raise CliError(f"--jobs must be at least 1, not {args.jobs}")
     specs = catalogue(load_routine(), args.locale)
     try:
-        report = render(specs, Path(args.out), engine_by_name(args.engine), jobs=args.jobs)
+        engine = engine_by_name(args.engine)
+        lexicon = load_lexicon(args.locale)
+        report = render(specs, Path(args.out), engine, jobs=args.jobs, lexicon=lexicon)
     except EngineUnavailable as exc:
         raise CliError(str(exc)) from None
     except RenderError as exc:
@@ -265,8 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     render_audio.add_argument(
         "--engine",
         default="gtts",
-        choices=("gtts", "offline"),
-        help="gtts: Google's voice (needs its endpoint); offline: piper, on this machine",
+        choices=("gtts", "offline", "hibari", "piper"),
+        help="gtts: Google's voice (needs its endpoint); offline (hibari's heart, the committed"
+        " clips' voice) or piper (joe): on this machine",
     )
     render_audio.add_argument("--jobs", type=int, default=2, help="clips rendered at once")
     render_audio.add_argument("--locale", default=DEFAULT_LOCALE, choices=LOCALES)

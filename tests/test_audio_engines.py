@@ -1,4 +1,4 @@
-"""TTS engines: piper for real, gTTS with only its HTTP send faked.
+"""TTS engines: hibari and piper for real, gTTS with only its HTTP send faked.
 
 gTTS is faked at ``requests.Session.send``, the one call where gTTS hands a prepared HTTP
 request to the network: its tokenising, request building and response parsing all run for
@@ -24,6 +24,7 @@ from skill.audio.engines import (
     Engine,
     EngineUnavailable,
     GttsEngine,
+    HibariEngine,
     PiperEngine,
     engine_by_name,
     joe_voice_paths,
@@ -112,6 +113,78 @@ def test_piper_with_a_missing_voice_is_unavailable(tmp_path):
     engine = PiperEngine(tmp_path / "missing.onnx")
     with pytest.raises(EngineUnavailable, match="not found"):
         engine.synthesize("Hello.")
+
+
+# --- hibari -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hibari() -> HibariEngine:
+    engine = HibariEngine()
+    engine.load()
+    return engine
+
+
+def test_hibari_speaks_a_cue_the_same_way_every_time(hibari):
+    started = time.perf_counter()
+    pcm = hibari.synthesize("Inhale, lift your heart")
+    elapsed = time.perf_counter() - started
+
+    assert pcm.sample_rate == 24000  # an Alexa rate: no resampling
+    assert pcm.samples.dtype == np.int16
+    assert 0.7 < pcm.duration < 4.0
+    assert proc.loudness(pcm) > -35.0
+    assert elapsed < 5.0  # ~0.1 s on 2 cores
+    # the model's noise is seeded: the same text gives the same samples, so clips re-render
+    # only when something changed
+    assert np.array_equal(hibari.synthesize("Inhale, lift your heart").samples, pcm.samples)
+
+
+def test_hibari_trims_each_sentence_and_joins_them_with_a_set_pause(hibari):
+    one = hibari.synthesize("Hold it here.")
+    two = hibari.synthesize("Hold it here. Hold it here.")
+    gap = _longest_inner_silence(two)
+    assert 0.3 <= gap <= 0.55  # sentence_silence (0.3 s), the trim's 50 ms pads, soft ends
+    assert two.duration < 2 * one.duration + 0.45
+    tight = HibariEngine(sentence_silence=0.1).synthesize("Hold it here. Hold it here.")
+    assert tight.duration == pytest.approx(two.duration - 0.2, abs=0.01)
+
+
+def test_hibari_engine_is_shared_safely_by_threads(hibari):
+    results: dict[str, np.ndarray] = {}
+
+    def speak(text: str) -> None:
+        results[text] = hibari.synthesize(text).samples
+
+    texts = ("Breathe in.", "Breathe out.", "And gently release.")
+    threads = [threading.Thread(target=speak, args=(t,)) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(np.array_equal(results[t], hibari.synthesize(t).samples) for t in texts)
+
+
+def test_hibari_describes_its_voice_and_loads_lazily():
+    engine = HibariEngine()
+    assert engine._tts is None
+    assert isinstance(engine, Engine)
+    assert engine.name == "hibari" and engine.alphabet == "misaki"
+    assert engine.voice.startswith("hibari heart (af_heart, en-US")
+    settings = engine.settings
+    assert settings["voice"] == "heart" and settings["seed"] == 0
+    json.dumps(settings)
+    assert engine.phoneme_markup("Namaste", "nˈɑməstˌA") == "[Namaste](/nˈɑməstˌA/)"  # noqa: RUF001
+    with pytest.raises(ValueError):
+        engine.synthesize("  ")
+
+
+def test_hibari_voices_outside_the_wheel_are_unavailable():
+    # hibari fetches its other voices from a model hub on first use: never here
+    with pytest.raises(EngineUnavailable, match="not in the package"):
+        HibariEngine("emma").synthesize("Hello.")
+    with pytest.raises(EngineUnavailable, match="not in the package"):
+        HibariEngine("nobody").synthesize("Hello.")
 
 
 # --- gTTS ---------------------------------------------------------------------------------
@@ -234,7 +307,8 @@ def test_gtts_describes_its_british_voice():
 
 def test_engine_by_name():
     assert isinstance(engine_by_name("gtts"), GttsEngine)
-    assert isinstance(engine_by_name("offline"), PiperEngine)
+    assert isinstance(engine_by_name("offline"), HibariEngine)
+    assert isinstance(engine_by_name("hibari"), HibariEngine)
     assert isinstance(engine_by_name("Piper"), PiperEngine)
     assert engine_by_name("gtts", tld="com").settings["tld"] == "com"
     with pytest.raises(ValueError, match="offline"):

@@ -1,4 +1,4 @@
-"""Trim, loudness, resampling, MP3 encode/decode and the Alexa clip rules."""
+"""Trim, loudness, true peak, resampling, MP3 encode/decode and the Alexa clip rules."""
 
 from __future__ import annotations
 
@@ -88,6 +88,42 @@ def test_normalisation_brings_quiet_and_loud_tones_to_one_loudness():
     assert proc.loudness(loud) == pytest.approx(proc.TARGET_LUFS, abs=0.5)
     assert abs(proc.loudness(quiet) - proc.loudness(loud)) < 1.0
     assert peak_dbfs(quiet) <= proc.PEAK_CEILING_DBFS + 0.01
+
+
+def test_true_peak_finds_the_peak_between_samples():
+    # A quarter-rate sine sampled 45 degrees off its crests: every sample reads 0.707 of the
+    # peak (-3 dB), the waveform between them reaches it.
+    rate = 24000
+    x = 0.9 * np.sin(2 * np.pi * (rate / 4) * np.arange(rate) / rate + np.pi / 4)
+    pcm = Pcm.from_float(x, rate)
+    assert peak_dbfs(pcm) == pytest.approx(20 * math.log10(0.9) - 3.01, abs=0.05)
+    assert proc.true_peak_dbtp(pcm) == pytest.approx(20 * math.log10(0.9), abs=0.1)
+    assert proc.true_peak_dbtp(proc.silence(1.0, rate)) == -math.inf
+    assert proc.true_peak_dbtp(Pcm(np.zeros(0, np.int16), rate)) == -math.inf
+
+
+def test_a_clip_keeps_under_minus_1_dbtp_as_decoded_and_at_the_loudness_target():
+    # Clipped, buzzy speech-like pulses: LAME's ringing lifts their peaks between samples.
+    rate = 24000
+    t = np.arange(2 * rate) / rate
+    buzz = np.clip(3 * np.sign(np.sin(2 * np.pi * 140 * t)) * np.sin(2 * np.pi * 3 * t), -1, 1)
+    for pcm in (Pcm.from_float(buzz, rate), tone(2.0, rate, 997.0, -0.1)):
+        delivered = proc.decode_mp3(proc.make_clip(pcm))
+        assert proc.true_peak_dbtp(delivered) <= proc.TRUE_PEAK_DBTP
+        assert proc.loudness(delivered) == pytest.approx(proc.TARGET_LUFS, abs=0.25)
+
+
+def test_a_clip_that_cannot_keep_to_the_true_peak_is_refused(monkeypatch):
+    monkeypatch.setattr(proc, "ENCODE_ROUNDS", 2)
+    speechy = tone(1.0, 24000, 300.0, -3.0)
+    with pytest.raises(ValueError, match="true peak under -30 dBTP"):
+        proc.encode_delivered(speechy, true_peak=-30.0)  # 14 dB under the loudness: too far
+
+
+def test_loudness_of_a_clip_shorter_than_one_gating_block():
+    # 0.2 s of the reference tone reads as the tone does: measured as if repeated
+    short = tone(0.2, 24000, 997.0, -20.0)
+    assert proc.loudness(short) == pytest.approx(-23.0, abs=0.2)
 
 
 def test_peaks_are_limited_without_losing_the_loudness_target():

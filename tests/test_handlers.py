@@ -141,6 +141,14 @@ FIRST_SAY = {
     "PoseNameIntent": "pose_name",
     "HowToIntent": "how_to",
     "FrontLegIntent": "front_leg",
+    "PlayThroughIntent": "play_through_unavailable",  # no YOGA_AUDIO_BASE_URL here
+    # the habits, with no store and no permission (tests/test_habits_alexa.py has the rest)
+    "HistoryIntent": "history_none",
+    "StreakIntent": "history_none",
+    "ForgetHistoryIntent": "forget_nothing",
+    "SetReminderIntent": "reminder_when",
+    "ListRemindersIntent": "reminder_needs_app",
+    "CancelReminderIntent": "reminder_needs_app",
 }
 SLOTS = {
     "RepeatStepIntent": {"step_number": slot("step_number", "2")},

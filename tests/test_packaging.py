@@ -71,6 +71,7 @@ def test_wheel_carries_the_package_and_its_data(wheel: Path) -> None:
         source_files("skill", "*.py")
         | source_files("skill", "*.yaml")
         | source_files("skill/web/static", "*")
+        | source_files("skill/web/player", "*")  # the phone player's page, script and icons
         | source_files("skill/publish", "*.svg")  # the icon's source, for `yoga-skill package`
         | source_files("skill/screens/apl", "*.json")  # the screens' APL documents
         | {"skill/py.typed", "skill/_data/audio/manifest.json"}

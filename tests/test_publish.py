@@ -122,9 +122,10 @@ def test_manifest_declares_what_the_issue_asks_and_only_what_the_skill_uses(
         assert urls == {"privacyPolicyUrl": f"{SITE}/privacy", "termsOfUseUrl": f"{SITE}/terms"}
     assert manifest["apis"]["custom"]["endpoint"] == {"uri": LAMBDA_ARN}
     interfaces = manifest["apis"]["custom"]["interfaces"]
-    assert [i["type"] for i in interfaces] == ["ALEXA_PRESENTATION_APL"]
+    assert [i["type"] for i in interfaces] == ["ALEXA_PRESENTATION_APL", "AUDIO_PLAYER"]
     assert interfaces[0]["supportedViewports"], "the screens' viewports are declared"
-    assert "permissions" not in manifest
+    assert interfaces[1] == {"type": "AUDIO_PLAYER"}, "the hands-free play-through"
+    assert manifest["permissions"] == [{"name": "alexa::alerts:reminders:skill:readwrite"}]
     assert manifest["events"] == {
         "endpoint": {"uri": LAMBDA_ARN},
         "subscriptions": [{"eventName": "SKILL_DISABLED"}],
@@ -303,13 +304,14 @@ BREAKAGES: dict[str, tuple[Callable[[Path], None], str]] = {
         "privacyAndCompliance.containsAds",
     ),
     "interface": (
-        _set(("apis", "custom", "interfaces"), [{"type": "AUDIO_PLAYER"}]),
-        "the skill does not use ['AUDIO_PLAYER']",
+        _set(("apis", "custom", "interfaces"), [{"type": "VIDEO_APP"}]),
+        "the skill does not use ['VIDEO_APP']",
     ),
     "permission": (
         _set(("permissions",), [{"name": "alexa::profile:email:read"}]),
-        "permissions: the skill asks for none",
+        "not ['alexa::profile:email:read']",
     ),
+    "no permission": (_set(("permissions",), []), "not []"),
     "unhandled event": (
         _set(("events", "subscriptions"), [{"eventName": "SKILL_ENABLED"}]),
         "events.subscriptions",

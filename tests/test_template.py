@@ -345,7 +345,7 @@ def test_lambda_requirements_are_declared_in_pyproject() -> None:
     lines = REQUIREMENTS.read_text(encoding="utf-8").splitlines()
     wanted = [Requirement(line) for line in lines if line.strip() and not line.startswith("#")]
     names = {canonicalize_name(r.name) for r in wanted}
-    assert names == {"ask-sdk-core", "ask-sdk-dynamodb-persistence-adapter", "pyyaml"}
+    assert names == {"ask-sdk-core", "ask-sdk-dynamodb-persistence-adapter", "pyyaml", "tzdata"}
     for requirement in wanted:
         name = canonicalize_name(requirement.name)
         assert name in declared, f"{name} is not a dependency in pyproject.toml"

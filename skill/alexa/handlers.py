@@ -19,18 +19,25 @@ from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_core.utils import get_locale, get_request_type, is_intent_name, is_request_type
 from ask_sdk_model import Response
-from ask_sdk_model.slu.entityresolution import StatusCode
 
-from skill.alexa.progress import Progress, last_said, remembered
+from skill.alexa.alexa_api import AlexaApi
+from skill.alexa.audioplayer import PlayThrough, SilentExceptionHandler, audio_handlers
+from skill.alexa.habits import Habits, habit_handlers
+from skill.alexa.progress import (
+    STATE_KEY,
+    Progress,
+    last_said,
+    remembered,
+    session_attributes,
+)
 from skill.alexa.screens import Screens, clip_durations
-from skill.audio.player.timeline import clip_timing
 from skill.resources import AUDIO_DIR
 from skill.routine.coach import Coach
 from skill.routine.content import Routine, load_routine
 from skill.routine.operations import BY_INTENT, LAUNCH, REPEAT_INTENT, Slot, Slots
 from skill.routine.says import Key, Say, prompted
-from skill.routine.state import Turn
-from skill.routine.timing import TimingSource
+from skill.routine.state import Mode, Turn
+from skill.routine.timing import Timing, TimingSource
 from skill.settings import DEFAULT_LOCALE, supported_locale
 from skill.speech.narration import Narrator
 from skill.speech.ssml import ClipLookup, to_ssml
@@ -38,6 +45,9 @@ from skill.speech.ssml import ClipLookup, to_ssml
 log = logging.getLogger(__name__)
 
 SSML_CACHE_SIZE = 4096
+ER_SUCCESS_MATCH = "ER_SUCCESS_MATCH"
+"""The entity resolution status of a slot value the interaction model resolved (ask-sdk's
+``StatusCode.ER_SUCCESS_MATCH``, whose models are not imported for it)."""
 SKILL_EVENT_PREFIX = "AlexaSkillEvent."
 SKILL_DISABLED = SKILL_EVENT_PREFIX + "SkillDisabled"
 USER_EVENT = "Alexa.Presentation.APL.UserEvent"
@@ -60,9 +70,11 @@ class SkillContext:
     clips: ClipLookup | None = None
     clock: Callable[[], float] = time.time
     timing: TimingSource | None = None
+    api: AlexaApi = field(default_factory=AlexaApi)
     coach: Coach = field(init=False)
     progress: Progress = field(init=False)
     screens: Screens = field(init=False)
+    habits: Habits = field(init=False)
     _narrators: dict[str, Narrator] = field(init=False, default_factory=dict)
     _spoken: dict[tuple[str, tuple[Say, ...]], tuple[str, str]] = field(
         init=False, default_factory=dict
@@ -72,6 +84,7 @@ class SkillContext:
         self.coach = Coach(self.routine, self.timing)
         self.progress = Progress(self.coach, self.persistence, self.clock)
         self.screens = Screens(self.coach, clip_durations(AUDIO_DIR))
+        self.habits = Habits(self.coach, self.clock, self.api, self.persistence)
 
     def narrator(self, locale: str | None) -> Narrator:
         """The narrator for a request's locale as :func:`supported_locale` maps it: at most one
@@ -92,6 +105,7 @@ class SkillContext:
         self, handler_input: HandlerInput, turn: Turn, *, remember: bool = True
     ) -> Response:
         """Keep the new state and build the spoken response, with its screen or card."""
+        turn = self.habits.after_turn(handler_input, turn)  # a finished session, a streak
         narrator = self.narrator(_locale(handler_input))
         speech, last = self.spoken(narrator, turn.says)
         reprompt = None
@@ -141,7 +155,7 @@ def slots_of(handler_input: HandlerInput) -> Slots:
         resolutions = getattr(slot, "resolutions", None)
         for authority in getattr(resolutions, "resolutions_per_authority", None) or []:
             status = getattr(getattr(authority, "status", None), "code", None)
-            if status == StatusCode.ER_SUCCESS_MATCH and authority.values:
+            if getattr(status, "value", None) == ER_SUCCESS_MATCH and authority.values:
                 resolved = authority.values[0].value.id
                 break
         out[name] = (resolved, slot.value)
@@ -225,6 +239,8 @@ class SessionEndedHandler(_Base):
     def handle(self, handler_input: HandlerInput) -> Response:
         request = handler_input.request_envelope.request
         log.info("session ended: %s", getattr(request, "reason", None))
+        if STATE_KEY in session_attributes(handler_input):
+            self.ctx.habits.at_session_end(handler_input, self.ctx.progress.load(handler_input))
         self.ctx.progress.save_session(handler_input)
         return handler_input.response_builder.response
 
@@ -314,6 +330,22 @@ def _safe_locale(handler_input: HandlerInput) -> str | None:
 # ---------------------------------------------------------------------- the skill
 
 
+def _clip_timing(routine: Routine) -> TimingSource:
+    """:func:`skill.audio.player.timeline.clip_timing` over the committed clips, its module
+    imported when a duration is first asked for (a launch asks none; the timeline is a tenth of
+    a cold start)."""
+    source: list[TimingSource] = []
+
+    def timing(mode: Mode, breaths: int) -> Timing | None:
+        if not source:
+            from skill.audio.player.timeline import clip_timing
+
+            source.append(clip_timing(routine, AUDIO_DIR))
+        return source[0](mode, breaths)
+
+    return timing
+
+
 def build_skill(
     routine: Routine | None = None,
     *,
@@ -321,21 +353,30 @@ def build_skill(
     clips: ClipLookup | None = None,
     clock: Callable[[], float] = time.time,
     timing: TimingSource | None = None,
+    audio_base_url: str | None = None,
+    api: AlexaApi | None = None,
 ) -> CustomSkill:
     """The one skill object that every entry point dispatches through. Durations come from
-    ``timing``, by default the timeline of the committed clips."""
+    ``timing``, by default the timeline of the committed clips; with ``audio_base_url`` (the
+    clips over HTTPS) the routine also plays hands-free on Alexa's audio player. The Alexa APIs
+    (time zone, reminders) are called through ``api``, by default within short deadlines."""
     routine = routine or load_routine()
     if timing is None:
-        timing = clip_timing(routine, AUDIO_DIR)
-    ctx = SkillContext(routine, persistence, clips, clock, timing)
+        timing = _clip_timing(routine)
+    ctx = SkillContext(routine, persistence, clips, clock, timing, api or AlexaApi())
     # ask-sdk types persistence_adapter as required, though None (its default) means no store.
     builder = CustomSkillBuilder(persistence_adapter=persistence)  # type: ignore[arg-type]
     builder.add_request_handler(LaunchHandler(ctx))
     builder.add_request_handler(RepeatHandler(ctx))
+    for handler in audio_handlers(PlayThrough(ctx, audio_base_url)):  # before the coach's intents
+        builder.add_request_handler(handler)
     builder.add_request_handler(IntentHandler(ctx))
+    for habit in habit_handlers(ctx):
+        builder.add_request_handler(habit)
     builder.add_request_handler(TouchHandler(ctx))
     builder.add_request_handler(SessionEndedHandler(ctx))
     builder.add_request_handler(SkillDisabledHandler(ctx))
     builder.add_request_handler(UnhandledRequestHandler(ctx))
+    builder.add_exception_handler(SilentExceptionHandler())
     builder.add_exception_handler(CatchAllExceptionHandler(ctx))
     return builder.create()

@@ -11,6 +11,9 @@
   token and the offset in it) beside the state. Loaded with fresh progress, it rides in the
   session while the offer to carry on stands, so that "yes" plays on from there; any other move
   drops it (:mod:`skill.alexa.audioplayer`).
+- The runner's finished sessions (:data:`~skill.habits.history.HISTORY_KEY`, kept by
+  :mod:`skill.alexa.habits`) share the record: saving the progress keeps them, as they are, less
+  any older than the history keeps.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_core.handler_input import HandlerInput
 
+from skill.habits.history import HISTORY_KEY, expire
 from skill.routine.codec import decode, encode
 from skill.routine.course import Course
 from skill.routine.says import Say
@@ -36,10 +40,14 @@ STATE_KEY = "yoga"
 LAST_KEY = "last"
 SAVED_AT_KEY = "saved_at"
 PLAYBACK_KEY = "playback"
+LOADED_KEY = "loaded"
+"""Request attribute: the state :meth:`Progress.load` gave this request (what a turn began from)."""
 MAX_LAST_CHARS = 4096
 """The longest remembered answer taken back from the session (the skill's own are far shorter)."""
 RESUME_WINDOW_SECONDS = 12 * 3600
 """Progress older than this starts the routine afresh."""
+DECODED_CACHE_SIZE = 4096
+"""Distinct session states kept decoded (a session goes through a few dozen)."""
 
 
 def session_attributes(handler_input: HandlerInput) -> dict[str, Any]:
@@ -62,15 +70,41 @@ class Progress:
         self.course = course
         self.persistence = persistence
         self.clock = clock
+        self._decoded: dict[tuple[Any, ...], State] = {}
 
     def _stores(self, handler_input: HandlerInput) -> bool:
         return self.persistence is not None and handler_input.request_envelope.context is not None
 
     def load(self, handler_input: HandlerInput) -> State:
-        """This session's state, else the saved progress, else a fresh start."""
+        """This session's state, else the saved progress, else a fresh start (and remembered
+        for the request as :data:`LOADED_KEY`)."""
+        state = self._load(handler_input)
+        handler_input.attributes_manager.request_attributes[LOADED_KEY] = state
+        return state
+
+    def _decode(self, data: Any) -> State:
+        """The session's state, decoded once per distinct state (a session goes through a few
+        dozen; decoding checks each field against the course): states are immutable."""
+        try:
+            key = tuple(
+                (name, list, tuple((type(x), x) for x in value))
+                if type(value) is list
+                else (name, type(value), value)
+                for name, value in data.items()
+            )
+            found = self._decoded.get(key)
+        except (AttributeError, TypeError):  # not a mapping, or values that can't be a key
+            return decode(self.course, data)
+        if found is None:
+            if len(self._decoded) >= DECODED_CACHE_SIZE:
+                self._decoded.clear()
+            found = self._decoded[key] = decode(self.course, data)
+        return found
+
+    def _load(self, handler_input: HandlerInput) -> State:
         session = session_attributes(handler_input)
         if STATE_KEY in session:
-            return decode(self.course, session[STATE_KEY])
+            return self._decode(session[STATE_KEY])
         if not self._stores(handler_input):
             return State()
         try:
@@ -123,6 +157,9 @@ class Progress:
             attributes = {STATE_KEY: state_dict, SAVED_AT_KEY: int(self.clock())}
             if isinstance(playback, dict):
                 attributes[PLAYBACK_KEY] = playback
+            saved = manager.persistent_attributes  # read first: the history must not be lost
+            if isinstance(saved, dict) and HISTORY_KEY in saved:
+                attributes[HISTORY_KEY] = expire(saved[HISTORY_KEY], self.clock())
             manager.persistent_attributes = attributes
             manager.save_persistent_attributes()
         except Exception:  # progress is best effort; the spoken answer must still go out

@@ -27,7 +27,6 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 from ask_sdk_core.handler_input import HandlerInput
-from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
 from ask_sdk_model.ui import StandardCard
 
 from skill.alexa.serializer import Plain
@@ -139,6 +138,9 @@ class Screens:
         declared, version = apl_runtime(handler_input)
         builder = handler_input.response_builder
         if declared and runs_documents(version):
+            # Imported for the first screen: ask-sdk's APL models are a twentieth of a cold start.
+            from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
+
             if moved or narrates(turn) or screen_kind(turn) in ALWAYS_SHOWN:
                 layout = layout_for(viewport_of(handler_input))
                 token, document, datasources = self._remembered(

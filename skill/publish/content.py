@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from skill.resources import PACKAGE_DIR
 
 PUBLISH_DIR = PACKAGE_DIR / "publish"
@@ -72,6 +70,7 @@ class StoreContent:
     compliance: Mapping[str, bool]
     events: tuple[str, ...]
     interfaces: tuple[str, ...]
+    permissions: tuple[str, ...]
     testing_instructions: str
     listings: Mapping[str, Listing]
 
@@ -131,6 +130,8 @@ def _listing(value: Any, where: str) -> Listing:
 
 def load_content(path: Path = MANIFEST_SOURCE) -> StoreContent:
     """The content of ``manifest.yaml``, every field checked for shape."""
+    import yaml  # here: the webhook's phone player imports this module for ICON_SOURCE alone
+
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     keys = {
         "category",
@@ -139,6 +140,7 @@ def load_content(path: Path = MANIFEST_SOURCE) -> StoreContent:
         "privacy_and_compliance",
         "events",
         "interfaces",
+        "permissions",
         "testing_instructions",
         "listing",
     }
@@ -162,6 +164,7 @@ def load_content(path: Path = MANIFEST_SOURCE) -> StoreContent:
         compliance={flag: bool(compliance[flag]) for flag in COMPLIANCE_FLAGS},
         events=_texts(raw["events"], "events"),
         interfaces=_names(raw["interfaces"], "interfaces"),
+        permissions=_names(raw["permissions"], "permissions"),
         testing_instructions=_text(raw["testing_instructions"], "testing_instructions"),
         listings={
             _text(locale, "listing"): _listing(listing, f"listing.{locale}")

@@ -1,8 +1,8 @@
 """``skill.json``: the skill manifest, assembled from the content, the deployment and the models.
 
 Only what the skill uses is declared: the custom interaction model with the interfaces
-``manifest.yaml`` names (none yet: no display, no audio player), no permissions, and the one
-skill event it handles. Without an endpoint the
+``manifest.yaml`` names, the permissions it names (the reminders), and the one skill event it
+handles. Without an endpoint the
 manifest has no ``events`` either (Alexa sends events to the endpoint); without a site it has no
 privacy policy or terms of use URLs. Such a package is a draft: :mod:`skill.publish.rules` says
 what it still lacks.
@@ -72,6 +72,8 @@ def build_manifest(
         "privacyAndCompliance": privacy,
         "apis": {"custom": custom},
     }
+    if content.permissions:
+        manifest["permissions"] = [{"name": name} for name in content.permissions]
     if deployment.endpoint is not None:
         custom["endpoint"] = deployment.endpoint.to_manifest()
         manifest["events"] = {

@@ -44,8 +44,11 @@ def _words(text: str) -> frozenset[str]:
 
 HANDLED_EVENTS = frozenset({"SKILL_DISABLED"})
 """Skill events the skill has a handler for (skill.alexa.handlers)."""
-SUPPORTED_INTERFACES: frozenset[str] = frozenset({"ALEXA_PRESENTATION_APL"})
-"""Interfaces the skill's responses use beyond plain speech (skill.alexa.screens)."""
+SUPPORTED_INTERFACES: frozenset[str] = frozenset({"ALEXA_PRESENTATION_APL", "AUDIO_PLAYER"})
+"""Interfaces the skill's responses use beyond plain speech (skill.alexa.screens, and
+skill.alexa.audioplayer for the hands-free play-through)."""
+SUPPORTED_PERMISSIONS: frozenset[str] = frozenset({"alexa::alerts:reminders:skill:readwrite"})
+"""Permissions the skill uses: the reminders (skill.alexa.habits)."""
 
 CATEGORIES = _words(
     """
@@ -184,9 +187,15 @@ class _Checker:
         self.check_privacy(manifest.privacy_and_compliance)
         endpoint = self.check_apis(manifest.apis)
         self.check_events(manifest.events, endpoint)
-        if manifest.permissions:
-            self.problem("permissions: the skill asks for none")
+        self.check_permissions(manifest.permissions)
         return self.report()
+
+    def check_permissions(self, permissions: Any) -> None:
+        """Exactly the permissions the skill uses: asking for more is refused at certification,
+        and without the reminders permission the skill can't ask the runner for it."""
+        names = {str(_value(getattr(p, "name", p))) for p in permissions or []}
+        if names != SUPPORTED_PERMISSIONS:
+            self.problem(f"permissions: {sorted(SUPPORTED_PERMISSIONS)}, not {sorted(names)}")
 
     def report(self) -> Report:
         return Report(tuple(self.problems), tuple(self.missing))

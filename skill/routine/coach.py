@@ -16,6 +16,7 @@ from skill.routine.course import Course
 from skill.routine.says import Key, Say
 from skill.routine.state import (
     ASK_BREATHS,
+    ASK_FORGET,
     ASK_STEP,
     FLOW_SEGMENTS_PER_TURN,
     FULL,
@@ -143,6 +144,8 @@ class Coach(Course):
             return (Say(Key.RESUME_REPROMPT),)
         if question is Question.BREAK:
             return (Say(Key.BREAK_REPROMPT),)
+        if question is Question.FORGET:
+            return (Say(Key.FORGET_REPROMPT),)
         if question is Question.BREATHS:
             return (Say(Key.BREATHS_REPROMPT, {"low": MIN_BREATHS, "high": MAX_BREATHS}),)
         if question is Question.STEP:
@@ -538,10 +541,20 @@ class Coach(Course):
             return self._stay(state, Say(Key.NOTHING_YET))
         return self._stay(state, Say(Key.FRONT_LEG, self._where(state)))
 
+    def ask_forget(self, state: State) -> Turn:
+        """Forget the sessions kept for the runner? (The Alexa layer forgets them on yes.)"""
+        return self._ask(replace(state, pending=ASK_FORGET), Say(Key.FORGET_ASK))
+
+    def _answered(self, state: State, key: Key) -> Turn:
+        """An answer to a question of the habits, where the runner is."""
+        return self._stay(replace(state, pending=None), Say(key))
+
     def yes(self, state: State) -> Turn:
         question = state.pending.question if state.pending else None
         if question is Question.RESUME:
             return self.resume(state)
+        if question is Question.FORGET:
+            return self._answered(state, Key.HISTORY_FORGOTTEN)
         if question is Question.BREAK:  # a shorter finish: straight to the relaxation
             return self.go_to_place(replace(state, pending=None), "last")
         if state.offered:
@@ -553,6 +566,8 @@ class Coach(Course):
         question = state.pending.question if state.pending else None
         if question is Question.RESUME:
             return self._begin(state, [Say(Key.FRESH_START)])
+        if question is Question.FORGET:
+            return self._answered(state, Key.FORGET_KEPT)
         if question is Question.BREAK:
             new = replace(state, pending=None)
             return self._stay(new, Say(Key.BREAK_DECLINED))
@@ -573,6 +588,8 @@ class Coach(Course):
             key = Key.HELP_RESUME
         elif question is Question.BREAK:
             key = Key.HELP_BREAK
+        elif question is Question.FORGET:
+            key = Key.HELP_FORGET
         elif not state.started:
             key = Key.HELP_IDLE
         else:

@@ -99,6 +99,28 @@ class Key(StrEnum):
     STEP_NUMBER_REPROMPT = "step_number_reprompt"
     STEP_REPROMPT = "step_reprompt"
     NEXT_REPROMPT = "next_reprompt"
+    # habits: history, streaks and reminders (skill/habits/; rendered by skill/habits/spoken.py)
+    FIRST_SESSION = "first_session"
+    STREAK_CLOSE = "streak_close"
+    HISTORY = "history"
+    HISTORY_NONE = "history_none"
+    STREAK = "streak"
+    FORGET_ASK = "forget_ask"
+    FORGET_REPROMPT = "forget_reprompt"
+    HELP_FORGET = "help_forget"
+    HISTORY_FORGOTTEN = "history_forgotten"
+    FORGET_KEPT = "forget_kept"
+    FORGET_NOTHING = "forget_nothing"
+    FORGET_FAILED = "forget_failed"
+    REMINDER_SET = "reminder_set"
+    REMINDER_WHEN = "reminder_when"
+    REMINDER_PAST = "reminder_past"
+    REMINDER_PERMISSION = "reminder_permission"
+    REMINDER_DENIED = "reminder_denied"
+    REMINDER_NEEDS_APP = "reminder_needs_app"
+    REMINDER_FAILED = "reminder_failed"
+    REMINDERS = "reminders"
+    REMINDERS_CANCELLED = "reminders_cancelled"
     # goodbyes
     GOODBYE = "goodbye"
     GOODBYE_SHORT = "goodbye_short"
@@ -217,6 +239,11 @@ PROMPTING: frozenset[Key] = frozenset(
         Key.BREAK_REPROMPT,
         Key.BREATHS_REPROMPT,
         Key.STEP_NUMBER_REPROMPT,
+        Key.FORGET_ASK,
+        Key.FORGET_REPROMPT,
+        Key.HELP_FORGET,
+        Key.REMINDER_WHEN,
+        Key.REMINDER_PAST,
     }
 )
 """Keys whose words ask the runner something or tell them what to say. An answer that keeps

@@ -38,6 +38,8 @@ class Question(StrEnum):
     """Which step would you like to hear?"""
     BREAK = "break"
     """(On a breather) a shorter finish, straight to the closing relaxation?"""
+    FORGET = "forget"
+    """Forget the sessions kept for the runner (skill/habits/)?"""
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,13 @@ class Pending:
         name, _, subject = raw.partition(":")
         if name == Question.OFFER:
             return offer(subject) if subject in variations else None
-        for question in (Question.RESUME, Question.BREATHS, Question.STEP, Question.BREAK):
+        for question in (
+            Question.RESUME,
+            Question.BREATHS,
+            Question.STEP,
+            Question.BREAK,
+            Question.FORGET,
+        ):
             if name == question and not subject:
                 return Pending(question)
         return None
@@ -69,6 +77,7 @@ RESUME = Pending(Question.RESUME)
 ASK_BREATHS = Pending(Question.BREATHS)
 ASK_STEP = Pending(Question.STEP)
 ON_BREAK = Pending(Question.BREAK)
+ASK_FORGET = Pending(Question.FORGET)
 
 
 def offer(variation: str) -> Pending:

@@ -14,6 +14,7 @@ from pathlib import Path
 from string import Formatter
 from typing import Any
 
+from skill.habits.spoken import HABIT_KEYS, habit_lines
 from skill.routine.content import Part, Routine, read_yaml, swap_sides
 from skill.routine.names import fold_words
 from skill.routine.says import Key, Say
@@ -278,6 +279,9 @@ class Narrator:
             else:
                 text = self.prompt(key, count=len(names), names=join_words(names))
                 yield Line(f"poses_left.{len(names)}", text)
+        elif key in HABIT_KEYS:
+            for ident, text in habit_lines(self.prompt, self.prompts, say):
+                yield Line(ident, text)
         else:
             yield self._prompt_line(key, p)
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-import yaml
 from flask import Flask, Response
 
+from skill.datafiles import read_yaml
 from skill.resources import PACKAGE_DIR
 
 LEGAL_DIR = PACKAGE_DIR / "publish" / "legal"
@@ -68,7 +68,7 @@ def _block(value: Any, where: str) -> Block:
 def load_page(name: str, directory: Path = LEGAL_DIR) -> Page:
     """The page ``name`` from ``<directory>/<name>.yaml``, checked."""
     path = directory / f"{name}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_yaml(path)
     where = path.name
     if not isinstance(data, dict) or set(data) != {"title", "updated", "lead", "sections"}:
         raise PageError(f"{where}: expected exactly title, updated, lead and sections")

@@ -29,21 +29,12 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from flask import Flask, Response, request
 
 from skill.audio.manifest import load_manifest
-from skill.audio.player.timeline import (
-    Clip,
-    PlayerError,
-    Session,
-    Timeline,
-    build_timeline,
-    load_clips,
-)
-from skill.publish.content import ICON_SOURCE
 from skill.routine.coach import Coach
 from skill.routine.content import Routine, load_routine
 from skill.routine.state import (
@@ -57,6 +48,12 @@ from skill.routine.state import (
     Plan,
     focus,
 )
+
+if TYPE_CHECKING:
+    from skill.audio.player.timeline import Clip, PlayerError, Session, Timeline
+
+# The timeline (skill.audio.player.timeline) and the skill's icon (skill.publish.content) are
+# imported when the player is first asked for: the webhook's cold start needs neither.
 
 PLAYER_DIR = Path(__file__).resolve().parent / "player"
 TIMELINE_VERSION = 1
@@ -77,7 +74,17 @@ ICONS: dict[str, int] = {"icon-192.png": 192, "icon-512.png": 512, "apple-touch-
 
 def source_of(name: str) -> Path:
     """Where an asset is kept: the icon is the skill's own, the rest are in ``player/``."""
+    from skill.publish.content import ICON_SOURCE
+
     return ICON_SOURCE if name == "icon.svg" else PLAYER_DIR / name
+
+
+def __getattr__(name: str) -> Any:
+    if name == "PlayerError":  # re-exported (see __all__), from the timeline's module
+        from skill.audio.player.timeline import PlayerError
+
+        return PlayerError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -113,6 +120,8 @@ class Choice:
 
     @property
     def session(self) -> Session:
+        from skill.audio.player.timeline import Session
+
         return Session(
             self.mode, self.breaths, variations=self.variations, plan=self.plan, brief=self.brief
         )
@@ -285,9 +294,13 @@ class PlayerSite:
                 self._timelines[choice] = found  # the most recent last
                 return found
             if self._clips is None:
+                from skill.audio.player.timeline import load_clips
+
                 self._clips = load_clips(self.audio_dir)
                 self._manifest = load_manifest(self.audio_dir)
             clips = self._clips
+        from skill.audio.player.timeline import build_timeline
+
         timeline = build_timeline(self.routine, clips, choice.session)
         body = orjson.dumps(timeline_data(timeline, choice, self.coach, clips, self._manifest))
         with self._lock:
@@ -369,6 +382,8 @@ def add_player(app: Flask, audio_dir: Path) -> None:
 
     @app.get("/player/timelines/<name>.json")
     def player_timeline(name: str) -> Response:
+        from skill.audio.player.timeline import PlayerError
+
         try:
             choice = Choice.parse(name, site().areas)
             body = site().timeline(choice)

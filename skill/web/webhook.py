@@ -12,19 +12,30 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from ask_sdk_core.skill import CustomSkill
 from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
-from skill.alexa.dispatch import BadEnvelope, dispatch
+from skill.alexa.dispatch import BadEnvelope, dispatch, for_other_skill
 from skill.settings import DEFAULT_LOCALE, Settings
 from skill.web import pages
 from skill.web.player_site import add_player
-from skill.web.verification import RequestVerifier, VerificationError, verify_application_id
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import Headers
+
+    from skill.web.verification import RequestVerifier
+
+# skill.web.verification (and with it cryptography, a sixth of a cold start) is imported only
+# where requests are verified.
+
+Check = Callable[["Headers", bytes, dict[str, Any]], "str | None"]
+"""Why a request is not taken (``None``: it is): verification, or the application id alone."""
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("skill.access")
@@ -76,9 +87,16 @@ def _body(limit: int) -> bytes | None:
     """The request body, or None when it is over ``limit`` bytes: by its Content-Length, or,
     for a chunked body (no Content-Length), by reading one byte past the limit."""
     length = request.content_length
-    if length is not None:
-        return None if length > limit else request.get_data(cache=False)
     stream = request.environ.get("wsgi.input")
+    if length is not None:
+        if length > limit:
+            return None
+        if stream is None:
+            return b""
+        # Read as WSGI gives it: werkzeug's request.get_data wraps the stream for the same read
+        # and cost as much again (a short read is a body that is not JSON: a 400 all the same).
+        data: bytes = stream.read(length)
+        return data
     if stream is None or not request.environ.get("wsgi.input_terminated"):
         return request.get_data(cache=False)  # no length and no framing: no body
     parts: list[bytes] = []
@@ -105,8 +123,13 @@ def create_app(
 
         skill = skill_for(config)
     if config.verify and verifier is None:
+        from skill.web.verification import RequestVerifier
+
         verifier = RequestVerifier.from_settings(config)
-    app = Flask(__name__)
+    check = _check(verifier, config.skill_id)
+    # No /static/ route: nothing is served from skill/web/static/ as it is (each route is a rule
+    # werkzeug compiles at start-up).
+    app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["yoga_skill"] = skill
 
@@ -122,16 +145,12 @@ def create_app(
             envelope = orjson.loads(raw)
         except orjson.JSONDecodeError:
             return reject("request body is not JSON")
-        request.environ["yoga.summary"] = _summary(envelope)
+        request.environ["yoga.envelope"] = envelope  # summarised for the log, if it is kept
         if not isinstance(envelope, dict):
             return reject("request body is not an Alexa request envelope")
-        try:
-            if verifier is not None:
-                verifier.verify(request.headers, raw, envelope)
-            elif config.skill_id:
-                verify_application_id(envelope, config.skill_id)
-        except VerificationError as exc:
-            return reject(f"request not verified: {exc}")
+        refused = check(request.headers, raw, envelope)
+        if refused is not None:
+            return reject(f"request not verified: {refused}")
         try:
             return _json(dispatch(skill, envelope))
         except BadEnvelope as exc:
@@ -180,7 +199,7 @@ def create_app(
         if request.path == "/alexa" and access_log.isEnabledFor(logging.INFO):
             started = request.environ.get("yoga.start", time.perf_counter())
             record = {
-                **request.environ.get("yoga.summary", {}),
+                **_summary(request.environ.get("yoga.envelope")),
                 "status": response.status_code,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 2),
             }
@@ -188,6 +207,29 @@ def create_app(
         return response
 
     return app
+
+
+def _check(verifier: RequestVerifier | None, skill_id: str | None) -> Check:
+    """The check every request to ``/alexa`` passes: the verifier's (which checks the
+    application id too), or without one the application id alone (when one is configured)."""
+    if verifier is None:
+
+        def application_id(headers: Headers, raw: bytes, envelope: dict[str, Any]) -> str | None:
+            # What skill.web.verification.verify_application_id says, without importing it.
+            return "application id does not match" if for_other_skill(envelope, skill_id) else None
+
+        return application_id
+
+    from skill.web.verification import VerificationError
+
+    def verified(headers: Headers, raw: bytes, envelope: dict[str, Any]) -> str | None:
+        try:
+            verifier.verify(headers, raw, envelope)
+        except VerificationError as exc:
+            return str(exc)
+        return None
+
+    return verified
 
 
 def _add_try_page(app: Flask, skill: CustomSkill) -> None:

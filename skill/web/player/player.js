@@ -301,18 +301,29 @@
     return url;
   }
 
+  let dropLoad = null; // gives up the load in progress, if any
+
+  // Load `src` into the audio element and seek to `at`; a later load gives this one up.
   function loadInto(src, at) {
+    if (dropLoad) dropLoad();
     return new Promise((resolve, reject) => {
-      const done = () => {
+      const off = () => {
         audio.removeEventListener("loadedmetadata", done);
         audio.removeEventListener("error", failed);
+        dropLoad = null;
+      };
+      const done = () => {
+        off();
         if (at > 0.05) audio.currentTime = at;
         resolve();
       };
       const failed = () => {
-        audio.removeEventListener("loadedmetadata", done);
-        audio.removeEventListener("error", failed);
+        off();
         reject(new Error("the clip would not play"));
+      };
+      dropLoad = () => {
+        off();
+        reject(new Error("superseded"));
       };
       audio.addEventListener("loadedmetadata", done);
       audio.addEventListener("error", failed);
