@@ -23,7 +23,7 @@ from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_core.handler_input import HandlerInput
 from conftest import check_response, said
 
-from skill.alexa.alexa_api import AlexaApi
+from skill.alexa.alexa_api import AlexaApi, TimeoutApiClient
 from skill.alexa.dispatch import dispatch, parse_envelope
 from skill.alexa.handlers import SkillContext, build_skill
 from skill.alexa.persistence import SqliteAdapter, dynamodb_adapter
@@ -625,3 +625,44 @@ def test_a_session_ended_elsewhere_is_recorded_with_its_minutes(
     )
     ctx.habits.at_session_end(handler_input, State(status="finished"), minutes=33)
     assert [(h["end"], h["minutes"]) for h in runner.history()] == [("closed", 33)]
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://api.amazonalexa.com/v1/alerts/reminders", True),
+        ("https://api.eu.amazonalexa.com/v2/devices/x/settings/System.timeZone", True),
+        ("https://api.fe.amazonalexa.com", True),
+        ("http://api.amazonalexa.com", False),
+        ("https://amazonalexa.com.example.org", False),
+        ("https://example.org/api.amazonalexa.com", False),
+        ("https://user@example.org", False),
+        ("http://127.0.0.1:8000", False),
+        ("file:///etc/passwd", False),
+    ],
+)
+def test_the_api_client_calls_only_alexas_api_hosts(url: str, allowed: bool) -> None:
+    assert TimeoutApiClient().allowed(url) is allowed
+    loopback = TimeoutApiClient(allow_loopback=True)
+    assert loopback.allowed("http://127.0.0.1:8000") and loopback.allowed("http://localhost:1")
+    assert not loopback.allowed("http://192.0.2.1:80")
+
+
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [
+        (401, "I don't have permission to use your reminders."),
+        (500, "Sorry, the reminders service didn't answer just now."),
+        ("slow", "Sorry, the reminders service didn't answer just now."),
+    ],
+)
+def test_listing_reminders_that_fails_gets_a_clear_answer(
+    status: int | str, answer: str, sqlite_store: SqliteAdapter, stub: AlexaApiStub
+) -> None:
+    if status == "slow":
+        stub.slow.add("list")
+    else:
+        stub.list_status = int(status)
+    runner = _runner(sqlite_store, stub, WEDNESDAY_10)
+    for intent in ("ListRemindersIntent", "CancelReminderIntent"):
+        assert said(runner.say(intent, permitted=True)).startswith(answer)

@@ -66,8 +66,9 @@ class Session:
                         "deviceId": DEFAULT_DEVICE_ID,
                         "supportedInterfaces": {},
                     },
+                    # No access token: a local conversation never calls Alexa's APIs (the
+                    # habits take the runner's days in UTC); tests point these at a stub.
                     "apiEndpoint": "https://api.eu.amazonalexa.com",
-                    "apiAccessToken": "local-dialog-token",
                 }
             },
             "request": request,
@@ -112,8 +113,9 @@ class Session:
                 "System": {
                     "application": {"applicationId": self.skill_id},
                     "user": {"userId": self.user_id},
+                    # No access token: a local conversation never calls Alexa's APIs (the
+                    # habits take the runner's days in UTC); tests point these at a stub.
                     "apiEndpoint": "https://api.eu.amazonalexa.com",
-                    "apiAccessToken": "local-dialog-token",
                 }
             },
             "request": {
