@@ -97,8 +97,9 @@ package: $(STAMP)
 	$(BIN)/yoga-skill package
 
 # `sam build` (template.yaml, BuildMethod: makefile) runs this with ARTIFACTS_DIR set: the skill
-# package (code, routines, prompts and screens; no caches) plus requirements-lambda.txt installed
-# for the Lambda runtime (Python 3.12 on arm64) whatever the build machine is.
+# package (code, routines, prompts and screens; no bytecode) plus requirements-lambda.txt installed
+# for the Lambda runtime (Python 3.12 on arm64) whatever the build machine is; then the JSON copy of
+# each YAML data file (skill/datafiles.py), so that the function never imports PyYAML to answer.
 LAMBDA_PIP_PLATFORM ?= --platform manylinux2014_aarch64 --implementation cp --python-version 3.12 --only-binary=:all:
 
 build-YogaFunction:
@@ -111,6 +112,8 @@ build-YogaFunction:
 	mkdir -p "$(ARTIFACTS_DIR)/audio" && cp audio/manifest.json "$(ARTIFACTS_DIR)/audio/"
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --no-compile --upgrade \
 		--target "$(ARTIFACTS_DIR)" $(LAMBDA_PIP_PLATFORM) -r requirements-lambda.txt
+	PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$(ARTIFACTS_DIR)" $(PYTHON) -S -m skill.datafiles \
+		"$(ARTIFACTS_DIR)/skill"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .coverage $(VA_DIR)/node_modules $(APL_DIR)/node_modules \

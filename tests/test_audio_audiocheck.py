@@ -21,6 +21,7 @@ from skill.audio.audiocheck import (
     align,
     check,
     lexicon_spellings,
+    match_compounds,
     model_dir,
     normalise,
     number_words,
@@ -61,6 +62,24 @@ def test_normalise_makes_the_text_and_a_transcript_alike() -> None:
     spellings = lexicon_spellings(LEXICON)
     assert spellings == {"shavasana": "savasana"}
     assert normalise("Shavasana now", spellings) == ["savasana", "now"]
+
+
+def test_roman_numerals_read_as_numbers_but_single_letters_stay_words() -> None:
+    assert normalise("Warrior II, then III") == ["warrior", "two", "then", "three"]
+    assert normalise("I think X marks V") == ["i", "think", "x", "marks", "v"]
+
+
+def test_words_written_together_or_apart_match_the_text() -> None:
+    ref = normalise("Sweep hands over head. Tuck tailbone under. Cat cow.")
+    heard = normalise("Sweep hands overhead. Tuck tail bone under. Catcow.")
+    assert match_compounds(ref, heard) == ref
+    assert align(ref, match_compounds(ref, heard)).errors == 0
+    # a word the text has on its own is left alone, and so is a real mishearing
+    assert match_compounds(["head", "over", "head"], ["head", "overhead"]) == [
+        *("head", "over", "head"),
+    ]
+    assert match_compounds(["over", "head"], ["overhand"]) == ["overhand"]
+    assert match_compounds(["tail", "bone"], ["tail", "bone"]) == ["tail", "bone"]
 
 
 # --- word error rate and terms -------------------------------------------------------------

@@ -203,7 +203,7 @@ def test_hibari_and_piper_get_phonemes_and_other_engines_the_words() -> None:
     text = "Good work today. Namaste. Pose 11: SAVASANA, then the savasanas."
     hibari = LEXICON.spoken(text, HibariEngine())
     assert hibari == (
-        "Good work today. [Namaste](/nˈɑməstˌA/). Pose 11: [SAVASANA](/ʃəvˈɑsənə/), "
+        "Good work today. [Namaste](/nˈɑməstˌA/). Pose 11: [SAVASANA](/ʃəvˈɑːsənə/), "
         "then the savasanas."  # whole words only
     )
     piper = LEXICON.spoken(text, PiperEngine())
@@ -242,7 +242,7 @@ def test_render_sends_the_lexicon_to_the_engine_and_keeps_the_words_in_the_manif
     assert sorted(engine.sent) == sorted(
         [
             "Good work today. [Namaste](/nˈɑməstˌA/).",
-            "[Savasana](/ʃəvˈɑsənə/), the closing relaxation.",
+            "[Savasana](/ʃəvˈɑːsənə/), the closing relaxation.",
             "This one is good for your [psoas](/sˈOəs/).",
             "Lie on your back.",
         ]
@@ -285,7 +285,7 @@ def test_hibari_says_the_lexicons_phonemes() -> None:
         said = tts.phonemize(LEXICON.spoken(f"Well done, and {word}.", engine))
         assert LEXICON.lookup(word).phonemes["misaki"] in said[0], said  # type: ignore[union-attr]
     # without the lexicon hibari stresses Savasana's third syllable
-    assert "ʃəvˈɑsənə" not in tts.phonemize("Savasana.")[0]
+    assert tts.phonemize("Savasana.")[0].startswith("sˌævəsˈɑnə")
 
 
 def test_piper_says_the_lexicons_phonemes() -> None:

@@ -12,6 +12,7 @@ import copy
 import json
 import re
 import shutil
+import statistics
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,12 +28,13 @@ from test_phrasings import MODELS_DIR, running_webhook
 from skill.alexa.dispatch import dispatch
 from skill.alexa.handlers import TOUCH, build_skill
 from skill.alexa.screens import clip_durations
+from skill.audio.manifest import read_manifest
 from skill.local.envelopes import Session, slot
 from skill.resources import AUDIO_DIR
 from skill.routine.coach import Coach
 from skill.routine.content import parse_routine
 from skill.routine.state import FLOW_SEGMENTS_PER_TURN, MAX_BREATHS, State
-from skill.screens.datasources import SpeechClock, load_words, screen_for
+from skill.screens.datasources import CHARS_PER_SECOND, SpeechClock, load_words, screen_for
 from skill.screens.documents import (
     APL_VERSION,
     DOCUMENT_OF_KIND,
@@ -598,9 +600,17 @@ def test_the_guide_breathes_with_the_spoken_cues() -> None:
     in_ms, out_ms = SpeechClock(durations).breath_ms(narrator)
     assert abs(in_ms + out_ms - recorded) / recorded < 0.01
     assert in_ms > PAUSE_BREATH_IN and out_ms > PAUSE_BREATH_OUT
-    # Without clips: the pauses and the cues' words at a speaking pace.
+    # Without clips: the pauses and the cues' words at the clips' median pace. The lexicon draws
+    # "And out" out (so that it is not heard as "in out"), so the short cues run a little slower
+    # than the median line: within 8%.
     in_est, out_est = SpeechClock({}).breath_ms(narrator)
-    assert abs(in_est + out_est - recorded) / recorded < 0.05
+    assert abs(in_est + out_est - recorded) / recorded < 0.08
+    single = [
+        len(entry["text"]) / entry["duration"]
+        for entry in read_manifest(AUDIO_DIR).values()
+        if "--" not in str(entry["id"])
+    ]
+    assert abs(statistics.median(single) - CHARS_PER_SECOND) / CHARS_PER_SECOND < 0.03
 
 
 def test_the_guide_starts_when_the_hold_does() -> None:

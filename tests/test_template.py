@@ -29,6 +29,7 @@ from packaging.utils import canonicalize_name
 from samtranslator.translator.transform import transform
 
 from skill.alexa.persistence import _import_official_dynamodb_adapter
+from skill.datafiles import cache_path
 from skill.local.envelopes import DEFAULT_SKILL_ID
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -394,7 +395,17 @@ def test_build_copies_only_the_skill_package(lambda_build: Path) -> None:
         for path in (lambda_build / "skill").rglob("*")
         if path.is_file()
     }
-    assert built == expected
+    copies = {name for name in built if "/__pycache__/" in name}
+    assert built - copies == expected
+    # Beside each YAML data file, the JSON copy of what it parses to (skill/datafiles.py): the
+    # function reads those, and never imports PyYAML to answer.
+    yaml_files = sorted(name for name in expected if name.endswith(".yaml"))
+    assert copies == {
+        cache_path(lambda_build / name, (lambda_build / name).read_bytes())
+        .relative_to(lambda_build)
+        .as_posix()
+        for name in yaml_files
+    }
     for needed in (
         "skill/alexa/lambda_function.py",
         "skill/routine/routines/post_run.yaml",
@@ -430,7 +441,9 @@ def test_built_function_answers_without_the_virtualenv(lambda_build: Path) -> No
         from skill.alexa.lambda_function import handler
         import skill
         assert skill.__file__.startswith(sys.argv[1]), skill.__file__
-        print(json.dumps(handler(Session().launch(), None)))
+        answer = handler(Session().launch(), None)
+        assert "yaml" not in sys.modules, "the data files' JSON copies were not built"
+        print(json.dumps(answer))
         """
     )
     env = {

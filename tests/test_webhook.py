@@ -193,6 +193,20 @@ def test_healthz(dev_client: FlaskClient) -> None:
     assert response.json["status"] == "ok"
 
 
+def test_urls_are_built_though_their_builders_are_compiled_late() -> None:
+    """The routes compile their URL builders when first asked (skill.web.webhook.LazyBuildRule):
+    url_for gives what werkzeug's own rules give, query strings and escapes included."""
+    from flask import url_for
+
+    app = create_app(Settings(verify=False, persistence="none"))
+    with app.test_request_context():
+        assert url_for("healthz") == "/healthz"
+        assert url_for("healthz", x="1 2") == "/healthz?x=1+2"
+        assert url_for("audio", name="clips/a b.mp3") == "/audio/clips/a%20b.mp3"
+        assert url_for("page_terms") == "/terms"
+        assert url_for("healthz", _external=True) == "http://localhost/healthz"
+
+
 def test_access_log_is_one_json_line_without_the_user_id(
     dev_client: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:

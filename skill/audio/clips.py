@@ -31,7 +31,7 @@ def clip_lookup(base_url: str, audio_dir: Path = AUDIO_DIR) -> ClipLookup:
         entries = read_manifest(audio_dir)
         base = base_url.rstrip("/")
         clips = {
-            clip_id: (str(e["text"]), f"{base}/{quote(str(e['file']))}", float(e["duration"]))
+            clip_id: (str(e["text"]), str(e["file"]), float(e["duration"]))
             for clip_id, e in entries.items()
         }
     except (ManifestError, KeyError, TypeError, ValueError) as exc:
@@ -40,11 +40,16 @@ def clip_lookup(base_url: str, audio_dir: Path = AUDIO_DIR) -> ClipLookup:
             if isinstance(exc, ManifestError)
             else f"the clip manifest has a broken entry: {exc!r}"
         ) from None
+    urls: dict[str, str] = {}  # made when first played: a session plays a few dozen of hundreds
 
     def lookup(block: Block) -> tuple[str, float] | None:
-        found = clips.get(block_id(block))
+        clip_id = block_id(block)
+        found = clips.get(clip_id)
         if found is None or found[0] != " ".join(line.text for line in block):
             return None
-        return found[1], found[2]
+        url = urls.get(clip_id)
+        if url is None:
+            url = urls[clip_id] = f"{base}/{quote(found[1])}"
+        return url, found[2]
 
     return lookup

@@ -2,9 +2,10 @@
 
 ``skill/speech/lexicon/<lang>.yaml`` (a regional ``<locale>.yaml`` beside it overrides single
 words) holds every yoga and anatomy word the routine and the prompts use: under ``words`` those
-a voice needs help with, each with its phonemes in the alphabets the engines read (``misaki``
-for hibari, ``espeak`` for piper) and, optionally, a respelling (``say``) for engines that read
-no phonemes; under ``plain`` those every voice says right as written.
+a voice needs help with (and a few everyday phrases it runs together), each with its phonemes in
+the alphabets the engines read (``misaki`` for hibari, ``espeak`` for piper) and, optionally, a
+respelling (``say``) for engines that read no phonemes; under ``plain`` those every voice says
+right as written.
 
 It changes only the text sent to a TTS engine (:meth:`Lexicon.spoken`), never the words the
 skill says: Alexa's own voice, the manifest's ``text`` and the screens keep the words as

@@ -79,6 +79,9 @@ class Variation(Part):
 
 @dataclass(frozen=True)
 class Pose(Part):
+    """A pose of the routine, with the other names a runner may call it by, its variations,
+    and whether it is the closing relaxation."""
+
     synonyms: tuple[str, ...] = ()
     variations: tuple[Variation, ...] = ()
     relaxation: bool = False
@@ -97,6 +100,9 @@ class FocusArea:
 
 @dataclass(frozen=True)
 class Routine:
+    """The routine as its file says it: its words of welcome and closing, the poses in order,
+    the quick session and the focus areas."""
+
     id: str
     title: str
     author: str

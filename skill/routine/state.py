@@ -118,6 +118,9 @@ def focus(area: str) -> Plan:
 
 @dataclass(frozen=True)
 class Segment:
+    """A stretch of the routine: a pose (by index), its variation (None for the pose itself)
+    and the side."""
+
     pose: int
     variation: int | None
     side: int
@@ -125,6 +128,9 @@ class Segment:
 
 @dataclass(frozen=True)
 class State:
+    """Where the runner is in the routine and what they chose: all the state machine keeps
+    between turns (in the session, as :mod:`skill.routine.codec` encodes it)."""
+
     segment: int = 0
     step: int = 0
     mode: Mode = "hold"
@@ -165,6 +171,9 @@ class State:
 
 @dataclass(frozen=True)
 class Turn:
+    """One answer: the state it leaves, what to say, what to ask again if the runner says
+    nothing, and whether the session ends."""
+
     state: State
     says: tuple[Say, ...]
     reprompt: tuple[Say, ...] = ()

@@ -34,6 +34,8 @@ RENDER_CACHE_SIZE = 4096
 
 @dataclass(frozen=True)
 class Line:
+    """One line of narration: its clip id, its words, and the pause after it."""
+
     id: str
     text: str
     pause_ms: int = 0

@@ -1,32 +1,43 @@
 """The privacy policy and the terms of use, as readable HTML pages.
 
 The texts are data (``skill/publish/legal/<page>.yaml``: a title, the date, a lead paragraph and
-sections of paragraphs and bulleted lists, all plain text). They are rendered once, at start-up,
-into ``skill/web/static/page.html``, escaping every piece of text. The webhook serves them at
-``/privacy`` and ``/terms`` (:func:`init_app`); ``yoga-skill package`` writes the same bytes for
-the static host beside the clips, under the same paths.
+sections of paragraphs and bulleted lists, all plain text). They are rendered into
+``skill/web/static/page.html``, escaping every piece of text. The webhook serves them at
+``/privacy`` and ``/terms`` (:func:`init_app`, in :mod:`skill.web.page_routes`: each rendered when
+first asked for, once); ``yoga-skill package`` writes the same bytes for the static host beside
+the clips, under the same paths.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 from typing import Any
 
-from flask import Flask, Response
-
 from skill.datafiles import read_yaml
 from skill.resources import PACKAGE_DIR
+from skill.web.page_routes import CACHE_SECONDS, CONTENT_TYPE, PAGES, init_app
 
 LEGAL_DIR = PACKAGE_DIR / "publish" / "legal"
 TEMPLATE = PACKAGE_DIR / "web" / "static" / "page.html"
-PAGES: Mapping[str, str] = {"privacy": "Privacy policy", "terms": "Terms of use"}
-"""Each page's path (``/privacy``) and file (``privacy.yaml``), and the title it must have."""
-CONTENT_TYPE = "text/html; charset=utf-8"
-CACHE_SECONDS = 3600
+
+__all__ = [
+    "CACHE_SECONDS",
+    "CONTENT_TYPE",
+    "LEGAL_DIR",
+    "PAGES",
+    "TEMPLATE",
+    "Page",
+    "PageError",
+    "Section",
+    "init_app",
+    "load_page",
+    "render",
+    "rendered_page",
+    "rendered_pages",
+]
 
 Block = str | tuple[str, ...]
 """A paragraph, or a bulleted list of items."""
@@ -38,12 +49,16 @@ class PageError(ValueError):
 
 @dataclass(frozen=True)
 class Section:
+    """A heading and what follows it: paragraphs and bulleted lists."""
+
     heading: str
     blocks: tuple[Block, ...]
 
 
 @dataclass(frozen=True)
 class Page:
+    """A page as its data file says it, checked."""
+
     name: str
     title: str
     updated: str
@@ -115,30 +130,18 @@ def render(page: Page, template: Template | None = None) -> str:
     )
 
 
+def rendered_page(
+    name: str, directory: Path = LEGAL_DIR, template: Template | None = None
+) -> bytes:
+    """The page ``name`` (one of :data:`PAGES`), rendered: the UTF-8 HTML document."""
+    page = load_page(name, directory)
+    title = PAGES[name]
+    if page.title != title:
+        raise PageError(f"{name}.yaml: the title must be {title!r}, not {page.title!r}")
+    return render(page, template).encode("utf-8")
+
+
 def rendered_pages(directory: Path = LEGAL_DIR) -> dict[str, bytes]:
     """Every page, rendered: path name -> the UTF-8 HTML document."""
     template = Template(TEMPLATE.read_text(encoding="utf-8"))
-    out: dict[str, bytes] = {}
-    for name, title in PAGES.items():
-        page = load_page(name, directory)
-        if page.title != title:
-            raise PageError(f"{name}.yaml: the title must be {title!r}, not {page.title!r}")
-        out[name] = render(page, template).encode("utf-8")
-    return out
-
-
-def init_app(app: Flask, pages: Mapping[str, bytes] | None = None) -> None:
-    """Serve the pages at ``/<name>``, rendered now, once."""
-    rendered = dict(pages if pages is not None else rendered_pages())
-
-    def view(name: str) -> Response:
-        response = Response(rendered[name], content_type=CONTENT_TYPE)
-        response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
-        )
-        return response
-
-    for name in rendered:
-        app.add_url_rule(f"/{name}", f"page_{name}", view, methods=["GET"], defaults={"name": name})
+    return {name: rendered_page(name, directory, template) for name in PAGES}
