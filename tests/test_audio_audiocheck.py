@@ -60,7 +60,12 @@ def test_normalise_makes_the_text_and_a_transcript_alike() -> None:
     ]
     assert normalise("Play with pedaling, OK?") == ["play", "with", "pedalling", "okay"]
     spellings = lexicon_spellings(LEXICON)
-    assert spellings == {"shavasana": "savasana"}
+    assert spellings["shavasana"] == "savasana" and spellings["soas"] == "psoas"
+    assert all(
+        " ".join(normalise(entry.written)) in spellings.values()
+        for entry in LEXICON.words + LEXICON.phrases
+        if entry.heard
+    )
     assert normalise("Shavasana now", spellings) == ["savasana", "now"]
 
 
@@ -194,6 +199,21 @@ def test_the_report_lists_terms_and_clips_worst_first(rendered: Path, tmp_path: 
     }
     assert data["voices"] == {"tone: test tone": 3}
     assert report_markdown(report).startswith("# Intelligibility of the committed clips")
+
+
+def test_a_misheard_phrase_counts_in_the_error_rate_but_is_not_a_missed_term(
+    tmp_path: Path,
+) -> None:
+    specs = [ClipSpec("hold", "Hold here. Breathe in. And out. And gently release your hips.")]
+    render(specs, tmp_path, Tone(), jobs=1, progress=False, lexicon=Lexicon())
+    heard = ["Hold here, breathe in, end out, and gently release your hips."]
+    report = check(entries(tmp_path), tmp_path, stand_in(heard), LEXICON, jobs=1)
+    assert report.errors == 1 and report.terms_missed == []
+    (phrase,) = [p for p in report.phrases if p.term == "And out"]
+    assert (phrase.said, phrase.heard, phrase.misheard) == (1, 0, {"end out": 1})
+    assert {t.term: t.heard for t in report.terms if t.said} == {"breathe": 1, "hips": 1}
+    text = report_markdown(report)
+    assert '| And out | 1 | 0 | "end out" x1 |' in text.split("## Everyday phrases")[1]
 
 
 # --- the model and the command ------------------------------------------------------------

@@ -137,7 +137,9 @@ def test_the_lexicon_file_is_well_formed_and_lists_each_word_once() -> None:
     [
         ([], "must have"),
         ({"words": ["Namaste"]}, "mapping"),
-        ({"plain": "hip"}, "mapping"),
+        ({"plain": "hip"}, "must be a list"),
+        ({"phrases": ["And out"]}, "mappings"),
+        ({"words": {"and OUT": None}, "phrases": {"And out": None}}, "listed twice: and out"),
         ({"words": {"Namaste": {"misaki": ""}}}, "non-empty"),
         ({"words": {"Namaste": {"ipa": "x"}}}, "unknown fields: ipa"),
         ({"words": {"Namaste": "nama"}}, "map fields"),
@@ -243,7 +245,7 @@ def test_render_sends_the_lexicon_to_the_engine_and_keeps_the_words_in_the_manif
         [
             "Good work today. [Namaste](/nˈɑməstˌA/).",
             "[Savasana](/ʃəvˈɑːsənə/), the closing relaxation.",
-            "This one is good for your [psoas](/sˈOəs/).",
+            "This one is good for your [psoas](/sˈOəz/).",
             "Lie on your back.",
         ]
     )
@@ -294,3 +296,18 @@ def test_piper_says_the_lexicons_phonemes() -> None:
     said = "".join(voice.phonemize(LEXICON.spoken("Good work today. Namaste.", engine))[-1])
     assert LEXICON.lookup("Namaste").phonemes["espeak"] in said  # type: ignore[union-attr]
     assert "nˈæmæst" in "".join(voice.phonemize("Namaste.")[0])  # piper's own: "NAM-ast"
+
+
+def test_phrases_are_helped_like_words_but_are_not_terms() -> None:
+    lexicon = parse_lexicon(
+        {"words": {"psoas": {"misaki": "sˈOəz"}}, "plain": ["hip"], "phrases": {"And out": {}}}
+    )
+    phrase = Pronunciation("And out", {"misaki": "ˈæːnd, ˈWt"})
+    helped = Lexicon(lexicon.words, lexicon.plain, [phrase])
+    assert helped.spoken("Breathe in. And out.", Recorder()) == (
+        "Breathe in. [And out](/ˈæːnd, ˈWt/)."
+    )
+    assert [t.written for t in helped.terms] == ["psoas", "hip"]
+    assert [p.written for p in lexicon.phrases] == ["And out"]
+    assert [t.written for t in LEXICON.terms if t.written in ("And out", "this side")] == []
+    assert {"And out", "this side"} <= {p.written for p in LEXICON.phrases}

@@ -264,6 +264,17 @@ def test_list_and_count_the_poses() -> None:
     assert "last pose" in said(COACH.poses_left(last))
 
 
+@pytest.mark.parametrize("area", [a.id for a in ROUTINE.focus_areas])
+def test_a_focus_session_lists_its_poses_under_its_own_name(area: str) -> None:
+    """Each area's list names the area, so areas with as many poses never share a clip."""
+    state = State(plan=focus(area))
+    name = next(a.name for a in ROUTINE.focus_areas if a.id == area)
+    listed = COACH.list_poses(state)
+    assert said(listed).startswith(f"The session for your {name} has ")
+    (line,) = NARRATOR.lines(listed.says)
+    assert line.id == f"list_poses.focus.{area}.{len(COACH.plan_poses(state))}"
+
+
 def test_whats_next_and_the_pose_name() -> None:
     state = COACH.go_to(State(status="active"), "high_lunge").state
     assert said(COACH.whats_next(state)) == "Next is High lunge on the left side."

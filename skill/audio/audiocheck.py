@@ -37,7 +37,7 @@ from typing import Any
 from skill.resources import AUDIO_DIR, PACKAGE_DIR
 from skill.settings import DEFAULT_LOCALE
 
-from .lexicon import Lexicon, load_lexicon
+from .lexicon import Lexicon, Pronunciation, load_lexicon
 
 REPO = PACKAGE_DIR.parent
 CACHE_DIR = REPO / ".cache" / "whisper-base"
@@ -156,7 +156,7 @@ def match_compounds(ref: Sequence[str], hyp: Sequence[str]) -> list[str]:
 def lexicon_spellings(lexicon: Lexicon) -> dict[str, str]:
     """Each other spelling a transcript may give a lexicon word, normalised -> the word's."""
     out: dict[str, str] = {}
-    for entry in lexicon.words:
+    for entry in lexicon.words + lexicon.phrases:
         canonical = " ".join(normalise(entry.written))
         for other in entry.spellings[1:]:
             out[" ".join(normalise(other))] = canonical
@@ -354,9 +354,13 @@ class ClipResult:
 
 @dataclass
 class Report:
+    """What the check found: each clip, each yoga and anatomy term of the lexicon (all must be
+    heard right to pass), and each everyday phrase it helps (in the word error rate only)."""
+
     clips: list[ClipResult]
     terms: list[TermCount]
     elapsed: float
+    phrases: list[TermCount] = field(default_factory=list)
 
     @property
     def words(self) -> int:
@@ -451,8 +455,8 @@ def check(
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         clips = list(pool.map(one, todo))
-    terms = []
-    for entry in lexicon.terms:
+
+    def counted(entry: Pronunciation) -> TermCount:
         count = TermCount(entry.written)
         words = normalise(entry.written, spellings)
         for clip in clips:
@@ -461,8 +465,11 @@ def check(
                 count.heard += right
                 if not right:
                     count.misheard[heard_as] = count.misheard.get(heard_as, 0) + 1
-        terms.append(count)
-    return Report(clips, terms, time.monotonic() - started)
+        return count
+
+    terms = [counted(entry) for entry in lexicon.terms]
+    phrases = [counted(entry) for entry in lexicon.phrases]
+    return Report(clips, terms, time.monotonic() - started, phrases)
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -499,6 +506,10 @@ def report_json(report: Report) -> dict[str, Any]:
         "terms": [
             {"term": t.term, "said": t.said, "heard": t.heard, "misheard": t.misheard}
             for t in report.terms
+        ],
+        "phrases": [
+            {"phrase": t.term, "said": t.said, "heard": t.heard, "misheard": t.misheard}
+            for t in report.phrases
         ],
         "per_clip": [
             {
@@ -554,6 +565,19 @@ def report_markdown(report: Report, title: str = "Intelligibility of the committ
     unsaid = [t.term for t in report.terms if not t.said]
     if unsaid:
         lines += ["", f"Not said in these clips: {', '.join(unsaid)}."]
+    if report.phrases:
+        lines += [
+            "",
+            "## Everyday phrases the lexicon helps",
+            "",
+            "Not terms: counted in the word error rate, shown here to see the help work.",
+            "",
+            "| phrase | said | heard right | misheard as |",
+            "| --- | ---: | ---: | --- |",
+        ]
+        for t in report.phrases:
+            misheard = ", ".join(f'"{k}" x{v}' for k, v in sorted(t.misheard.items()))
+            lines.append(f"| {t.term} | {t.said} | {t.heard} | {misheard} |")
     lines += [
         "",
         "## Clips, worst first",

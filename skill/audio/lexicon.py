@@ -2,10 +2,11 @@
 
 ``skill/speech/lexicon/<lang>.yaml`` (a regional ``<locale>.yaml`` beside it overrides single
 words) holds every yoga and anatomy word the routine and the prompts use: under ``words`` those
-a voice needs help with (and a few everyday phrases it runs together), each with its phonemes in
+a voice needs help with, each with its phonemes in
 the alphabets the engines read (``misaki`` for hibari, ``espeak`` for piper) and, optionally, a
 respelling (``say``) for engines that read no phonemes; under ``plain`` those every voice says
-right as written.
+right as written; under ``phrases``, with the same fields as ``words``, everyday phrases a voice
+runs together ("And out"), which are helped like words but are not terms.
 
 It changes only the text sent to a TTS engine (:meth:`Lexicon.spoken`), never the words the
 skill says: Alexa's own voice, the manifest's ``text`` and the screens keep the words as
@@ -76,11 +77,18 @@ def _pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
 class Lexicon:
     """Pronunciations to apply before synthesis, and the plain terms said right as written."""
 
-    def __init__(self, words: Iterable[Pronunciation] = (), plain: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        words: Iterable[Pronunciation] = (),
+        plain: Iterable[str] = (),
+        phrases: Iterable[Pronunciation] = (),
+    ) -> None:
         self.words = tuple(words)
         self.plain = tuple(plain)
-        self._by_key = {_key(w.written): w for w in self.words}
-        self._regex = _pattern(w.written for w in self.words)
+        self.phrases = tuple(phrases)
+        helped = self.words + self.phrases
+        self._by_key = {_key(w.written): w for w in helped}
+        self._regex = _pattern(w.written for w in helped)
 
     @property
     def terms(self) -> tuple[Pronunciation, ...]:
@@ -139,20 +147,24 @@ def _entry(written: str, spec: Any) -> Pronunciation:
 
 
 def parse_lexicon(data: Any, source: str = "lexicon") -> Lexicon:
-    """A :class:`Lexicon` from the YAML structure (``words`` and ``plain``)."""
+    """A :class:`Lexicon` from the YAML structure (``words``, ``plain`` and ``phrases``)."""
     if not isinstance(data, Mapping):
         raise LexiconError(f"{source} must have `words` and `plain`")
     words = data.get("words") or {}
     plain = data.get("plain") or []
-    if not isinstance(words, Mapping) or not isinstance(plain, list):
-        raise LexiconError(f"{source}: `words` must be a mapping and `plain` a list")
+    phrases = data.get("phrases") or {}
+    if not isinstance(words, Mapping) or not isinstance(phrases, Mapping):
+        raise LexiconError(f"{source}: `words` and `phrases` must be mappings")
+    if not isinstance(plain, list):
+        raise LexiconError(f"{source}: `plain` must be a list")
     entries = tuple(_entry(_text(w, f"{source}: a word"), spec) for w, spec in words.items())
+    helped = tuple(_entry(_text(w, f"{source}: a phrase"), spec) for w, spec in phrases.items())
     plain_words = tuple(_text(p, f"{source}: a plain word") for p in plain)
-    keys = [_key(e.written) for e in entries] + [_key(p) for p in plain_words]
+    keys = [_key(e.written) for e in entries + helped] + [_key(p) for p in plain_words]
     twice = sorted({k for k in keys if keys.count(k) > 1})
     if twice:
         raise LexiconError(f"{source}: listed twice: {', '.join(twice)}")
-    return Lexicon(entries, plain_words)
+    return Lexicon(entries, plain_words, helped)
 
 
 @lru_cache(maxsize=8)
@@ -161,6 +173,7 @@ def load_lexicon(locale: str = DEFAULT_LOCALE, directory: Path = LEXICON_DIR) ->
     lang = locale.split("-")[0]
     words: dict[str, Any] = {}
     plain: list[str] = []
+    phrases: dict[str, Any] = {}
     found = False
     for name in dict.fromkeys((lang, locale)):
         path = directory / f"{name}.yaml"
@@ -169,6 +182,7 @@ def load_lexicon(locale: str = DEFAULT_LOCALE, directory: Path = LEXICON_DIR) ->
         found = True
         data = read_yaml(path) or {}
         parse_lexicon(data, str(path))  # each file valid on its own
+        phrases.update(data.get("phrases") or {})
         for written, spec in (data.get("words") or {}).items():
             words = {k: v for k, v in words.items() if _key(k) != _key(written)}
             words[written] = spec
@@ -179,7 +193,9 @@ def load_lexicon(locale: str = DEFAULT_LOCALE, directory: Path = LEXICON_DIR) ->
                 plain.append(word)
     if not found:
         raise LexiconError(f"no lexicon for locale {locale!r} in {directory}")
-    return parse_lexicon({"words": words, "plain": plain}, f"lexicon for {locale}")
+    return parse_lexicon(
+        {"words": words, "plain": plain, "phrases": phrases}, f"lexicon for {locale}"
+    )
 
 
 __all__ = [

@@ -497,7 +497,8 @@ class Coach(Course):
 
     def list_poses(self, state: State) -> Turn:
         poses = tuple(pose.id for pose in self.plan_poses(state))
-        return self._stay(state, Say(Key.LIST_POSES, {"poses": poses, "plan": state.plan.kind}))
+        plan = {"plan": state.plan.kind, "area": state.plan.area or ""}
+        return self._stay(state, Say(Key.LIST_POSES, {**plan, "poses": poses}))
 
     def poses_left(self, state: State) -> Turn:
         if not state.started:

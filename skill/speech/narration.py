@@ -273,7 +273,8 @@ class Narrator:
             text = self.prompt(
                 key, plan=self._plan_name(p), count=len(names), names=join_words(names)
             )
-            yield Line(f"list_poses.{p['plan']}.{len(names)}", _sentence(text))
+            plan = ".".join(str(x) for x in (p["plan"], p.get("area")) if x)
+            yield Line(f"list_poses.{plan}.{len(names)}", _sentence(text))
         elif key == Key.POSES_LEFT:
             names = [self.parts[i].name for i in p["poses"] if i in self.parts]
             if not names:
