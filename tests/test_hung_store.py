@@ -18,17 +18,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 from botocore.exceptions import ReadTimeoutError
 from conftest import ssml
 
 from skill.alexa import lambda_function
+from skill.alexa.dispatch import dispatch
+from skill.alexa.handlers import build_skill
 from skill.alexa.persistence import (
     DYNAMODB_BACKOFF_SECONDS,
     PlainDynamoDbAdapter,
     SqliteAdapter,
     dynamodb_adapter,
 )
+from skill.alexa.progress import STATE_KEY
 from skill.local.envelopes import Session
 from skill.settings import Settings
 from skill.web.webhook import create_app
@@ -120,12 +124,13 @@ def test_a_launch_is_answered_through_the_webhook_when_dynamodb_hangs(
     for response in (reply, again):
         assert response.status_code == 200
         assert ssml(response.json).startswith("<speak>Welcome to post run yoga")
-    # What happened, in the log: the read timed out, and the calls after it were skipped.
+    # What happened, in the log: the read timed out, and the calls after it were skipped; with
+    # the progress unread, nothing was saved over it.
     store = _messages(caplog, "skill.alexa.persistence")
     assert any("DynamoDB read failed" in m and "ReadTimeoutError" in m for m in store), store
     progress = _messages(caplog, "skill.alexa.progress")
     assert any(m.startswith("could not read saved progress: ") for m in progress), progress
-    assert any(m.startswith("could not save progress: ") for m in progress), progress
+    assert not any(m.startswith("could not save progress: ") for m in progress), progress
     # a store that is down is one warning line each, without a traceback
     assert not [r for r in caplog.records if r.name == "skill.alexa.progress" and r.exc_info]
     assert any("skipped" in m for m in progress), "the calls after the timeout fail at once"
@@ -249,3 +254,42 @@ def test_a_launch_is_answered_when_sqlite_is_locked(
     failed = [r.getMessage() for r in caplog.records if r.name == "skill.alexa.progress"]
     assert failed, "the log says the save failed"
     assert "locked" in failed[-1]
+
+
+class _OnceUnreadable(AbstractPersistenceAdapter):
+    """A store whose first read fails (a throttled call, a lock, a blip) and then answers."""
+
+    def __init__(self) -> None:
+        self.record: dict[str, Any] = {}
+        self.failing_reads = 0
+
+    def get_attributes(self, request_envelope: Any) -> dict[str, Any]:
+        if self.failing_reads:
+            self.failing_reads -= 1
+            raise PersistenceException("ProvisionedThroughputExceededException")
+        return dict(self.record)
+
+    def save_attributes(self, request_envelope: Any, attributes: Any) -> None:
+        self.record = dict(attributes)
+
+    def delete_attributes(self, request_envelope: Any) -> None:
+        self.record = {}
+
+
+@pytest.mark.parametrize(
+    "first", ["launch", "AMAZON.NextIntent", "StartRoutineIntent", "AMAZON.StartOverIntent"]
+)
+def test_a_read_that_fails_saves_no_fresh_start_over_the_progress(first: str) -> None:
+    """The launch after a failed read was a fresh start, saved over the runner's progress."""
+    store = _OnceUnreadable()
+    skill = build_skill(persistence=store)
+    runner = Session()
+    for envelope in (runner.launch(), runner.intent("AMAZON.NextIntent")):
+        runner.absorb(dispatch(skill, envelope))
+    saved = store.record[STATE_KEY]
+    store.failing_reads = 1
+    later = Session()
+    envelope = later.launch() if first == "launch" else later.intent(first)
+    response = dispatch(skill, envelope)
+    assert ssml(response).startswith("<speak>")  # the runner still hears an answer
+    assert store.record[STATE_KEY] == saved

@@ -240,6 +240,27 @@ def test_an_oversized_chunked_body_is_refused_like_an_oversized_length(server: i
         assert answer.endswith(b'{"error":"request body too large"}')
 
 
+MALFORMED_CHUNKS = [
+    b"-5\r\nhello\r\n0\r\n\r\n",  # a negative size
+    b"0x5\r\nhello\r\n0\r\n\r\n",  # a size with a prefix
+    b" 5\r\nhello\r\n0\r\n\r\n",  # a size after a space
+    b"zz\r\nhello\r\n0\r\n\r\n",  # not hex
+    b"5;\x01\r\nhello\r\n0\r\n\r\n",  # a control character in an extension
+    b"5\r\nhelloXX0\r\n\r\n",  # no line end after the data
+    b"5\r\nhello\r\n0\r\nnot a trailer\r\n\r\n",  # a trailer that is no header
+]
+
+
+@pytest.mark.parametrize("framing", MALFORMED_CHUNKS, ids=range(len(MALFORMED_CHUNKS)))
+def test_malformed_chunk_framing_is_a_bad_request(server: int, framing: bytes) -> None:
+    """The worker hands such a body on whole, and gunicorn's parser raises as the webhook
+    reads it: that was the catch-all's "request could not be handled", with a traceback."""
+    head = _chunked(b"").removesuffix(b"0\r\n\r\n")
+    answer = _exchange(server, head + framing)
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert answer.endswith(b'{"error":"request body could not be read"}')
+
+
 # ---------------------------------------------------------------------- deadlines and limits
 
 

@@ -7,6 +7,7 @@ chain Alexa really served in 2019-2020 against this machine's CA bundle.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import socket
@@ -329,6 +330,36 @@ def test_missing_or_malformed_timestamp_is_rejected(
     env["request"]["timestamp"] = timestamp
     body = body_of(env)
     assert reason(verifier, chain.headers(body), body, env).startswith("timestamp")
+
+
+JSON_KINDS: list[object] = [None, True, 0, 1.5, "", "x", [], ["LaunchRequest"], {}, {"type": "x"}]
+"""A value of every JSON kind, for the fields of an envelope that a forger may fill."""
+
+
+def _fields(node: object, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    if path:
+        yield path
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _fields(value, (*path, key))
+
+
+def test_any_kind_of_value_in_any_field_is_verified_or_refused(
+    verifier: RequestVerifier, chain: SigningChain
+) -> None:
+    """request.type as a list once raised TypeError (a set lookup) before any signature check:
+    whatever a field holds, the answer is a verdict, never another exception."""
+    base = envelope()
+    for path in list(_fields(base)):
+        for value in JSON_KINDS:
+            env = json.loads(json.dumps(base))
+            node = env
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = value
+            body = body_of(env)
+            with contextlib.suppress(VerificationError):
+                verifier.verify(chain.headers(body), body, env)
 
 
 # --- application id ----------------------------------------------------------------------------

@@ -86,6 +86,10 @@ def parse_envelope(data: dict[str, Any]) -> RequestEnvelope:
         raise BadEnvelope("not an Alexa request envelope")
     if not isinstance(data["request"].get("type"), str):
         raise BadEnvelope("request type is missing")
+    if data["request"]["type"] == "IntentRequest" and not isinstance(
+        data["request"].get("intent"), dict
+    ):
+        raise BadEnvelope("intent is missing")  # the SDK's predicates read intent.name
     session = data.get("session")
     if isinstance(session, dict):
         attributes = session.get("attributes")

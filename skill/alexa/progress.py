@@ -28,6 +28,7 @@ from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_core.handler_input import HandlerInput
 
+from skill.alexa.persistence import user_id_from_envelope
 from skill.habits.history import HISTORY_KEY, expire
 from skill.routine.codec import decode, encode
 from skill.routine.course import Course
@@ -42,6 +43,8 @@ SAVED_AT_KEY = "saved_at"
 PLAYBACK_KEY = "playback"
 LOADED_KEY = "loaded"
 """Request attribute: the state :meth:`Progress.load` gave this request (what a turn began from)."""
+UNREAD_KEY = "unread"
+"""Request attribute: reading the saved progress failed, so this request saves nothing over it."""
 MAX_LAST_CHARS = 4096
 """The longest remembered answer taken back from the session (the skill's own are far shorter)."""
 RESUME_WINDOW_SECONDS = 12 * 3600
@@ -73,7 +76,15 @@ class Progress:
         self._decoded: dict[tuple[Any, ...], State] = {}
 
     def _stores(self, handler_input: HandlerInput) -> bool:
-        return self.persistence is not None and handler_input.request_envelope.context is not None
+        """Whether the request's runner can have a record: a store, and a user id to key it by."""
+        envelope = handler_input.request_envelope
+        if self.persistence is None or envelope.context is None:
+            return False
+        try:
+            user_id_from_envelope(envelope)
+        except PersistenceException:
+            return False
+        return True
 
     def load(self, handler_input: HandlerInput) -> State:
         """This session's state, else the saved progress, else a fresh start (and remembered
@@ -111,6 +122,8 @@ class Progress:
             saved = handler_input.attributes_manager.persistent_attributes
         except Exception:  # a broken store must not stop the runner's session
             _log_store_failure("could not read saved progress")
+            # A fresh start saved now would overwrite the progress that could not be read.
+            handler_input.attributes_manager.request_attributes[UNREAD_KEY] = True
             return State()
         progress = saved.get(STATE_KEY) if isinstance(saved, dict) else None
         if not isinstance(progress, dict):
@@ -150,9 +163,9 @@ class Progress:
         playback: dict[str, Any] | None = None,
     ) -> None:
         """Save the state, and where a play-through's audio stopped (see :data:`PLAYBACK_KEY`)."""
-        if not self._stores(handler_input):
-            return
         manager = handler_input.attributes_manager
+        if not self._stores(handler_input) or manager.request_attributes.get(UNREAD_KEY):
+            return
         try:
             attributes = {STATE_KEY: state_dict, SAVED_AT_KEY: int(self.clock())}
             if isinstance(playback, dict):

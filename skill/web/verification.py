@@ -718,7 +718,8 @@ def verify_timestamp(envelope: Mapping[str, Any], now: datetime) -> None:
         raise VerificationError("timestamp malformed") from exc
     timestamp = _as_utc(timestamp)
     now = _as_utc(now)
-    if _get(envelope, "request", "type") in ALEXA_SKILL_EVENT_LIST:
+    request_type = _get(envelope, "request", "type")
+    if isinstance(request_type, str) and request_type in ALEXA_SKILL_EVENT_LIST:
         tolerance = timedelta(milliseconds=MAX_SKILL_EVENT_TOLERANCE_IN_MILLIS)
     else:
         tolerance = timedelta(milliseconds=MAX_NORMAL_REQUEST_TOLERANCE_IN_MILLIS)

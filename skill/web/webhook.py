@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from ask_sdk_core.skill import CustomSkill
 from flask import Flask, Response, request, send_from_directory
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import Rule
 
 from skill.alexa.dispatch import BadEnvelope, dispatch, for_other_skill
@@ -85,9 +85,22 @@ def _summary(envelope: Any) -> dict[str, Any]:
         return {}
 
 
-def _body(limit: int) -> bytes | None:
-    """The request body, or None when it is over ``limit`` bytes: by its Content-Length, or,
-    for a chunked body (no Content-Length), by reading one byte past the limit."""
+def _body(limit: int) -> bytes:
+    """The request body. Over ``limit`` bytes (by its Content-Length, or, for a chunked body
+    with no Content-Length, by reading one byte past the limit), or unreadable (chunk framing
+    the server cannot decode, a client gone), it is a 400 with the reason."""
+    try:
+        data = _read_body(limit)
+    except Exception as exc:  # the server's own error for a body it cannot read
+        log.info("request body could not be read (%s)", type(exc).__name__)
+        raise BadRequest("request body could not be read") from None
+    if data is None:
+        raise BadRequest("request body too large")
+    return data
+
+
+def _read_body(limit: int) -> bytes | None:
+    """The request body, or None when it is over ``limit`` bytes."""
     length = request.content_length
     stream = request.environ.get("wsgi.input")
     if length is not None:
@@ -159,8 +172,6 @@ def create_app(
     @app.post("/alexa")
     def alexa() -> Response:
         raw = _body(config.max_body_bytes)
-        if raw is None:
-            return reject("request body too large")
         try:
             envelope = orjson.loads(raw)
         except orjson.JSONDecodeError:

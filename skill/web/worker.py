@@ -179,7 +179,8 @@ class RequestScan:
             self._decided = Verdict.COMPLETE  # no body
 
     def _scan_chunks(self, buf: bytes | bytearray) -> Verdict:
-        """Whether a chunked body has come whole (RFC 9112 section 7.1)."""
+        """Whether a chunked body has come whole (RFC 9112 section 7.1). Malformed framing is
+        handed on: gunicorn's parser raises as the app reads the body, and the app answers 400."""
         assert self._end is not None
         if len(buf) - self._end > 2 * self.body_limit + self.header_limit:
             return Verdict.BODY_TOO_LARGE  # mostly framing: no Alexa request looks like this
@@ -189,7 +190,7 @@ class RequestScan:
                 return Verdict.INCOMPLETE if len(buf) - self._pos <= 1024 else Verdict.COMPLETE
             field = bytes(buf[self._pos : eol]).rstrip(b"\r").split(b";", 1)[0].strip()
             if not field or not _HEX.issuperset(field) or len(field) > 16:
-                return Verdict.COMPLETE  # the parser answers 400
+                return Verdict.COMPLETE  # the app's read fails: a 400
             size = int(field, 16)
             data = eol + 1
             if size == 0:  # the last chunk; then trailers and a blank line
@@ -204,7 +205,7 @@ class RequestScan:
             elif buf.startswith(b"\n", after):
                 self._pos = after + 1
             elif len(buf) - after >= 2 or (len(buf) - after == 1 and buf[after] != 13):
-                return Verdict.COMPLETE  # no line end after the data: the parser answers 400
+                return Verdict.COMPLETE  # no line end after the data: the app's read fails: a 400
             else:
                 return Verdict.INCOMPLETE
             self._decoded += size
@@ -214,7 +215,7 @@ class RequestScan:
             return Verdict.COMPLETE
         self._searched = len(buf)
         if len(buf) - self._pos > self.header_limit:
-            return Verdict.COMPLETE  # trailers too long: the parser answers 400
+            return Verdict.COMPLETE  # trailers too long: the app's read fails: a 400
         return Verdict.INCOMPLETE
 
 
