@@ -279,3 +279,39 @@ def instructions(
             raise RuntimeError(f"callgrind run of {variant.name} failed: {result.stderr[-500:]}")
         out[variant.name] = int(counted[-1].rsplit(":", 1)[1])
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python bench/cold.py [VARIANT ...]``: the instructions of the named cold starts (default
+    ``lambda hello_lambda``) and each one's ratio to its baseline, without the rest of the bench:
+    one figure to re-measure while working on it."""
+    import argparse
+    import tempfile
+
+    from workload import make_signed_env
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("names", nargs="*", metavar="VARIANT", help=", ".join(INSTRUCTION_VARIANTS))
+    names = tuple(parser.parse_args(argv).names) or ("lambda", "hello_lambda")
+    if unknown := set(names) - set(INSTRUCTION_VARIANTS):
+        parser.error(f"unknown variants: {', '.join(sorted(unknown))}")
+    baseline = {"skill": "hello", "skill_production": "hello", "lambda": "hello_lambda"}
+    with tempfile.TemporaryDirectory(prefix="yoga-cold-") as tmp_name:
+        tmp = Path(tmp_name)
+        signed = make_signed_env(tmp)
+        for variant in variants(tmp, signed):  # warm-up: bytecode and data file caches
+            if variant.name in names:
+                run_once(variant)
+        counted = instructions(tmp, signed, names)
+    if counted is None:
+        print("valgrind is not installed", file=sys.stderr)
+        return 1
+    for name, count in counted.items():
+        base = baseline.get(name)
+        ratio = f"  {count / counted[base]:.3f}x {base}" if base in counted else ""
+        print(f"{name:18} {count / 1e6:8.1f} M instructions{ratio}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from skill.resources import AUDIO_DIR
 
@@ -75,8 +74,7 @@ def default_sqlite_path(environ: Mapping[str, str]) -> Path:
     return base / "post-run-yoga" / "progress.sqlite3"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Everything an entry point needs to build and serve the skill."""
 
     skill_id: str | None = None
@@ -93,7 +91,7 @@ class Settings:
     aws_region: str | None = None
     audio_base_url: str | None = None
     """HTTPS base URL of the prerendered clips: responses then play them."""
-    audio_dir: Path | None = field(default=AUDIO_DIR)
+    audio_dir: Path | None = AUDIO_DIR
     """Where the webhook serves ``/audio/`` from; ``None`` serves nothing."""
     trust_store: str | None = None
     cert_cache_dir: str | None = None

@@ -181,6 +181,16 @@ def test_check_scores_each_clip_the_whole_set_and_every_term(rendered: Path) -> 
     assert "WER 4.76%" in report.summary() and "missed: psoas (0/1)" in report.summary()
 
 
+def test_clips_sharing_a_file_count_once_in_the_size(rendered: Path) -> None:
+    listed = entries(rendered)
+    twin = {**listed[0], "id": "a.goodbye.again"}  # the same words, the same MP3
+    report = check([*listed, twin], rendered, stand_in([*HEARD, HEARD[0]]), LEXICON, jobs=1)
+    assert len(report.clips) == 4 and len(report.files) == 3
+    assert report.bytes == sum(int(e["bytes"]) for e in listed)
+    assert report.seconds == pytest.approx(sum(float(e["duration"]) for e in listed))
+    assert f"{report.bytes / 1e6:.2f} MB in 3 files" in report_markdown(report)
+
+
 def test_the_report_lists_terms_and_clips_worst_first(rendered: Path, tmp_path: Path) -> None:
     report = check(entries(rendered), rendered, stand_in(HEARD), LEXICON, jobs=1)
     md, js = write_report(report, tmp_path, "check")

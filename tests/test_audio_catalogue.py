@@ -15,11 +15,12 @@ from conftest import ROUTINE, send
 from skill.alexa.dispatch import dispatch
 from skill.alexa.handlers import build_skill
 from skill.audio import AUDIO_DIR
-from skill.audio.catalogue import LIVE_PREFIXES, catalogue
+from skill.audio.catalogue import LIVE_PREFIXES, OUTSIDE_REGISTRY, catalogue
 from skill.audio.clips import AudioConfigError, clip_lookup
 from skill.audio.manifest import load_manifest
 from skill.local.envelopes import Session, slot
 from skill.routine.coach import Coach
+from skill.routine.says import Key, Say
 from skill.routine.state import State
 from skill.settings import Settings
 from skill.speech.narration import Narrator, block_id
@@ -93,9 +94,13 @@ def test_catalogue_covers_every_step_tip_and_target_of_the_routine() -> None:
             for cue in part.flow:
                 assert cue in texts
         assert f"tip.{pose.id}" in IDS
+    narrator = Narrator(ROUTINE)
     for breaths in range(1, 16):
-        hold = "hold_start_one--hold_end" if breaths == 1 else f"hold_start.{breaths}--hold_end"
-        assert hold in IDS
+        hold = narrator.blocks([Say(Key.HOLD, {"breaths": breaths})])
+        assert len(hold) == 2 and all(block_id(block) in IDS for block in hold)
+        assert block_id(hold[-1]).endswith("--hold_end")
+    for key in OUTSIDE_REGISTRY:  # said by the play-through's handler
+        assert key in IDS
 
 
 def test_catalogue_ids_are_filename_safe_and_unique() -> None:
@@ -120,7 +125,7 @@ def test_committed_manifest_is_not_stale() -> None:
 
 
 def test_committed_clips_are_alexa_ready_and_true_to_the_manifest() -> None:
-    total = 0
+    files: dict[str, tuple[str, int]] = {}
     for clip_id, entry in MANIFEST.items():
         path = AUDIO_DIR / entry["file"]
         assert path.is_file(), f"{clip_id}: {path} is missing"
@@ -130,15 +135,18 @@ def test_committed_clips_are_alexa_ready_and_true_to_the_manifest() -> None:
         assert 0 < entry["duration"] <= 240
         assert entry["engine"] in ("gtts", "hibari", "piper")
         assert len(entry["hash"]) == 64
-        total += entry["bytes"]
-    # Budget: the quick and focused sessions' plain introductions, brief instructions and the
-    # new answers took the set from 338 clips (20.8 MB) to about 480 (29.5 MB); hibari's heart
-    # renders it in 30.0 MB. Alexa takes 48 kbps only (6,000 bytes a second, silence included),
-    # and the set holds 82 minutes: 57 of speech, 25 of the narration's pauses inside joined
-    # clips. 20 MB (55 minutes) needs fewer minutes rendered (README, "the prerendered clips").
-    assert total < 31_000_000
-    files = {p.name for p in (AUDIO_DIR / "clips").iterdir()}
-    assert files == {Path(e["file"]).name for e in MANIFEST.values()}
+        # clips that say the same words (a step the same on either side) share one file
+        made = (entry["hash"], entry["bytes"])
+        assert files.setdefault(entry["file"], made) == made, clip_id
+    total = sum(size for _, size in files.values())
+    # Budget: Alexa takes 48 kbps only (6,000 bytes a second, silence included), so 20 MB is
+    # 55 minutes. The set was 30.0 MB (82 minutes) while each introduction carried its steps
+    # and each hold length had a clip of its own; now each piece of speech is rendered once
+    # and composed in the response (README, "the prerendered clips").
+    assert total < 20_000_000
+    on_disk = {p.name for p in (AUDIO_DIR / "clips").iterdir()}
+    assert on_disk == {Path(e["file"]).name for e in MANIFEST.values()}
+    assert len(on_disk) == len({e["file"] for e in MANIFEST.values()})
 
 
 def test_manifest_says_which_engine_and_voice_made_each_clip() -> None:
@@ -227,7 +235,7 @@ def test_launch_in_hold_mode_is_all_clips() -> None:
 def test_a_stale_clip_is_never_played(tmp_path: Path) -> None:
     manifest = json.loads((AUDIO_DIR / "manifest.json").read_text())
     for entry in manifest["clips"]:
-        if entry["id"] == "next_hint":
+        if entry["id"] == "tip.forward_fold--next_hint":
             entry["text"] = "Some words the skill no longer says."
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     skill = build_skill(clips=clip_lookup(BASE, tmp_path))

@@ -156,13 +156,13 @@ def test_a_stopped_session_carried_on_counts_once() -> None:
     later = entry_for(State(), at=T0 + 3600, day=MONDAY_9.date(), minutes=6, closed=True)
     history, new = record((stopped,), later, carried=True)
     assert not new
-    assert history == (replace(later, minutes=28),)
+    assert history == (later._replace(minutes=28),)
     # Not carried on (a fresh start), or carried on after the window: two sessions.
     assert record((stopped,), later, carried=False)[1]
-    too_late = replace(later, at=T0 + CARRY_ON_SECONDS + 60)
+    too_late = later._replace(at=T0 + CARRY_ON_SECONDS + 60)
     assert record((stopped,), too_late, carried=True)[1]
     # A closed session is never added to.
-    closed = replace(stopped, end="closed")
+    closed = stopped._replace(end="closed")
     assert record((closed,), later, carried=True)[1]
 
 

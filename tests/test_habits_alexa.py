@@ -11,7 +11,6 @@ import logging
 import math
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -132,7 +131,7 @@ class Runner:
     def history(self) -> list[dict[str, Any]]:
         """The sessions kept, as stored (a line of text each), read back."""
         return [
-            {**asdict(entry), "date": entry.day.isoformat()}
+            {**entry._asdict(), "date": entry.day.isoformat()}
             for entry in decode(self.saved().get("history", []))
         ]
 

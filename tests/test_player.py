@@ -130,35 +130,42 @@ def test_nothing_asks_the_runner_to_speak(clips):
 def test_each_clip_is_a_block_and_the_silence_after_it_is_its_last_lines_pause(clips):
     tl = timeline(clips)
     by_id = {c.clip_id: c for c in tl.cues}
-    steps = by_id["intro.high_lunge--step.high_lunge.4.right"]
-    assert steps.pause == 2.5 and steps.doing == "steps 1-4"
-    assert steps.where == "High lunge, right side"
-    assert [label for _, label in steps.marks] == ["intro", "step 1", "step 2", "step 3", "step 4"]
-    assert steps.doing_at(0) == "intro" and steps.doing_at(steps.duration) == "step 4"
-    assert by_id["hold_start.5--hold_end"].pause == PAUSE_SHORT / 1000
+    head = by_id["intro.high_lunge--step.high_lunge.1.right"]
+    assert head.pause == 2.5 and head.doing == "step 1" and head.where == "High lunge, right side"
+    assert [label for _, label in head.marks] == ["intro", "step 1"]
+    steps = by_id["step.high_lunge.2.right--step.high_lunge.3.right--step.high_lunge.4.right"]
+    assert steps.pause == 2.5 and steps.doing == "steps 2-4"
+    assert [label for _, label in steps.marks] == ["step 2", "step 3", "step 4"]
+    assert steps.doing_at(0) == "step 2" and steps.doing_at(steps.duration) == "step 4"
+    assert by_id["hold_start.5--breath_out"].pause == PAUSE_BREATH_OUT / 1000
+    assert by_id["breath_in.3--hold_end"].pause == PAUSE_SHORT / 1000
     assert by_id["goodbye_finished"].pause == 0
 
 
 @pytest.mark.parametrize("breaths", [1, 5, 15])
 def test_a_hold_lasts_its_breaths(clips, breaths):
     tl = timeline(clips, breaths=breaths)
-    holds = [c for c in tl.cues if c.doing == "hold"]
-    assert len(holds) == len(expected_segments(True)) - 1  # all but the relaxation
+    opening = [i for i, c in enumerate(tl.cues) if c.clip_id.startswith("hold_start")]
+    assert len(opening) == len(expected_segments(True)) - 1  # all but the relaxation
     silence = expected_hold_pause(breaths)  # breaths x (breath in + breath out pauses)
     lines = list(Narrator(ROUTINE).hold_lines(breaths))
     spoken = sum(speech_seconds(line.text) for line in lines) + PAUSE_SHORT / 1000
-    for hold in holds:
-        assert hold.duration == pytest.approx(silence + spoken, abs=0.01)
-        assert silence < hold.duration < silence + 1.5 * breaths + 3
-    labels = [label for _, label in holds[0].marks]
-    assert labels[1:-1] == [f"breath {n} of {breaths}" for n in range(1, breaths + 1)]
+    for at in opening:  # the opening and the shared ending, with the pause between them
+        hold = tl.cues[at : at + 2]
+        assert [c.doing for c in hold] == ["hold", "hold"]
+        assert hold[1].clip_id.endswith("--hold_end")
+        lasts = hold[0].duration + hold[0].pause + hold[1].duration
+        assert lasts == pytest.approx(silence + spoken, abs=0.01)
+    labels = [label for c in tl.cues[opening[0] : opening[0] + 2] for _, label in c.marks]
+    breaths_said = [label for label in labels if label.startswith("breath")]
+    assert breaths_said == [f"breath {n} of {breaths}" for n in range(1, breaths + 1)]
     relax = next(c for c in tl.cues if c.clip_id == "relax_start")
     assert relax.pause == breaths * RELAX_SECONDS_PER_BREATH
 
 
 def test_more_breaths_make_a_longer_session_and_flow_is_shorter_than_hold(clips):
     hold5, hold10 = timeline(clips, breaths=5), timeline(clips, breaths=10)
-    holds = sum(1 for c in hold5.cues if c.doing == "hold")
+    holds = sum(1 for c in hold5.cues if c.clip_id.startswith("hold_start"))
     per_breath = expected_hold_pause(1) + speech_seconds("Breathe in.") + speech_seconds("And out.")
     relax = 5 * RELAX_SECONDS_PER_BREATH
     assert hold10.total - hold5.total == pytest.approx(holds * 5 * per_breath + relax, abs=0.05)
@@ -208,7 +215,7 @@ def test_a_stale_clip_is_an_error_naming_it(clips):
 
 def test_a_block_not_rendered_falls_back_to_its_lines_clips(clips, tmp_path):
     partial = dict(clips)
-    block = "intro.childs_pose--step.childs_pose.3.both"
+    block = "intro.childs_pose--targets.childs_pose--step.childs_pose.1.both"
     del partial[block]
     with pytest.raises(PlayerError, match=rf"no clip '{block}'.*render-audio"):
         timeline(partial)
@@ -216,8 +223,7 @@ def test_a_block_not_rendered_falls_back_to_its_lines_clips(clips, tmp_path):
         ("intro.childs_pose", "Pose 9: Child's pose.", 0.4),
         ("targets.childs_pose", None, 0.7),
         ("step.childs_pose.1.both", None, 2.5),
-        ("step.childs_pose.2.both", None, 2.5),
-        ("step.childs_pose.3.both", None, 2.5),
+        ("step.childs_pose.2.both--step.childs_pose.3.both", None, 2.5),
     ]
     for line_id, text, _ in narrator_lines:
         if line_id not in partial:
@@ -225,15 +231,9 @@ def test_a_block_not_rendered_falls_back_to_its_lines_clips(clips, tmp_path):
     tl = timeline(partial)
     ids = [c.clip_id for c in tl.cues]
     at = ids.index("intro.childs_pose")
-    assert ids[at : at + 5] == [line_id for line_id, _, _ in narrator_lines]
-    assert [c.pause for c in tl.cues[at : at + 5]] == [pause for _, _, pause in narrator_lines]
-    assert [c.doing for c in tl.cues[at : at + 5]] == [
-        "intro",
-        "intro",
-        "step 1",
-        "step 2",
-        "step 3",
-    ]
+    assert ids[at : at + 4] == [line_id for line_id, _, _ in narrator_lines]
+    assert [c.pause for c in tl.cues[at : at + 4]] == [pause for _, _, pause in narrator_lines]
+    assert [c.doing for c in tl.cues[at : at + 4]] == ["intro", "intro", "step 1", "steps 2-3"]
 
 
 # ------------------------------------------------------------------------------ keys
@@ -326,13 +326,13 @@ def test_space_pauses_and_resumes_and_q_quits(state):
 
 def test_the_status_line_shows_pose_side_step_and_time_left(state):
     tl = state.timeline
-    cue = next(c for c in tl.cues if c.clip_id == "intro.high_lunge--step.high_lunge.4.right")
+    cue = next(c for c in tl.cues if c.clip_id.startswith("step.high_lunge.2.right--"))
     step2 = next(at for at, label in cue.marks if label == "step 2")
     line = status_line(replace(state, position=cue.start + step2 + 0.1))
     assert line.startswith("High lunge, right side | step 2 | hold mode | ")
     assert line.endswith(f"{tl_module.clock(tl.total - cue.start - step2 - 0.1)} left")
-    hold = next(c for c in tl.cues if c.doing == "hold")
-    assert "breath 3 of 5" in status_line(replace(state, position=hold.start + hold.marks[3][0]))
+    ending = next(c for c in tl.cues if c.clip_id.endswith("--hold_end"))  # breaths 3 to 5
+    assert "breath 3 of 5" in status_line(replace(state, position=ending.start + 0.1))
     done = advance(state, tl.total + 5)
     assert done.finished and done.position == tl.total
     assert status_line(done).startswith("finished")
@@ -386,13 +386,14 @@ def test_dry_run_prints_every_pose_and_a_total(fake_dir, clips, capsys, mode):
     )
     assert all(len(line) < 160 for line in lines)
     if mode == "hold":
-        assert "steps 1-4" in out and '"Hold here for 5 breaths.' in out
+        assert "steps 2-4" in out and '"Hold here for 5 breaths.' in out
 
 
 def test_dry_run_from_a_pose(fake_dir, capsys):
     assert main(["play", "--dry-run", "--from", "savasana", "--audio-dir", str(fake_dir)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "Savasana, the closing relaxation" in lines[0] and "steps 1-6" in lines[0]
+    assert "Savasana, the closing relaxation" in lines[0] and "step 1" in lines[0]
+    assert "steps 2-6" in lines[1]
     assert "Closing" in lines[-2]
 
 

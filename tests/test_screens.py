@@ -34,7 +34,13 @@ from skill.resources import AUDIO_DIR
 from skill.routine.coach import Coach
 from skill.routine.content import parse_routine
 from skill.routine.state import FLOW_SEGMENTS_PER_TURN, MAX_BREATHS, State
-from skill.screens.datasources import CHARS_PER_SECOND, SpeechClock, load_words, screen_for
+from skill.screens.datasources import (
+    CHARS_PER_SECOND,
+    SpeechClock,
+    hold_endings,
+    load_words,
+    screen_for,
+)
 from skill.screens.documents import (
     APL_VERSION,
     DOCUMENT_OF_KIND,
@@ -50,7 +56,7 @@ from skill.screens.documents import (
     runs_documents,
     version_of,
 )
-from skill.speech.narration import PAUSE_BREATH_IN, PAUSE_BREATH_OUT, Narrator
+from skill.speech.narration import PAUSE_BREATH_IN, PAUSE_BREATH_OUT, Narrator, block_id
 
 REPO = Path(__file__).resolve().parents[1]
 LINTER_DIR = REPO / "tests" / "apl"
@@ -589,14 +595,12 @@ def test_the_guide_breathes_with_the_spoken_cues() -> None:
     """One breath of the guide lasts as long as one breath of the recorded hold (the pauses are
     the narration's own), within 1%."""
     durations = clip_durations(AUDIO_DIR)
-    holds = {
-        int(k.split(".")[1].split("-")[0]): v
-        for k, v in durations.items()
-        if k.startswith("hold_start.") and k.endswith("--hold_end")
-    }
-    assert len(holds) >= 2
-    recorded = (holds[max(holds)] - holds[min(holds)]) / (max(holds) - min(holds)) * 1000
     narrator = Narrator(ROUTINE)
+    holds = {breaths: durations[ident] for breaths, ident in hold_endings(narrator)}
+    assert len(holds) >= 2 and all(
+        ident.endswith("--hold_end") for _, ident in hold_endings(narrator)
+    )
+    recorded = (holds[max(holds)] - holds[min(holds)]) / (max(holds) - min(holds)) * 1000
     in_ms, out_ms = SpeechClock(durations).breath_ms(narrator)
     assert abs(in_ms + out_ms - recorded) / recorded < 0.01
     assert in_ms > PAUSE_BREATH_IN and out_ms > PAUSE_BREATH_OUT
@@ -623,8 +627,8 @@ def test_the_guide_starts_when_the_hold_does() -> None:
     screen = screen_for(coach, narrator, SpeechClock(durations), turn)
     blocks = narrator.blocks(turn.says)
     assert blocks[0][0].id.startswith("intro.pigeon")
-    intro = durations[f"{blocks[0][0].id}--{blocks[0][-1].id}"] * 1000 + blocks[0][-1].pause_ms
-    hold = blocks[1]
+    intro = sum(durations[block_id(b)] * 1000 + b[-1].pause_ms for b in blocks[:2])
+    hold = blocks[2]
     assert hold[0].id == "hold_start.5"
     assert intro < screen["guide"]["startMs"] < intro + 4000
 

@@ -19,9 +19,8 @@ import functools
 import json
 import logging
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from ask_sdk_core.exceptions import ApiClientException
@@ -193,8 +192,7 @@ def _remaining(connection: http.client.HTTPConnection, deadline: float) -> None:
 # ---------------------------------------------------------------------- the services
 
 
-@dataclass(frozen=True)
-class Zone:
+class Zone(NamedTuple):
     """The runner's time zone and its name, or UTC when it could not be had."""
 
     zone: tzinfo

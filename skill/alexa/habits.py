@@ -166,22 +166,42 @@ class Habits:
         return turn
 
     def at_session_end(
-        self, handler_input: HandlerInput, state: State, *, minutes: int | None = None
+        self,
+        handler_input: HandlerInput,
+        state: State,
+        *,
+        minutes: int | None = None,
+        carried: bool | None = None,
     ) -> None:
         """A session ended with nothing more to say (Alexa ended it; or a hands-free
-        play-through reached its end, which can say how many ``minutes`` it played): record it
-        if it counts."""
+        play-through stopped or reached its end, which says how many ``minutes`` it played and
+        whether it ``carried`` on a session saved earlier, having no session of its own):
+        record it if it counts."""
         turn = Turn(state, (), (), True)
-        self._close(handler_input, turn, closed=state.status == "finished", minutes=minutes)
+        self._close(
+            handler_input,
+            turn,
+            closed=state.status == "finished",
+            minutes=minutes,
+            carried=carried,
+        )
 
     def _close(
-        self, handler_input: HandlerInput, turn: Turn, *, closed: bool, minutes: int | None = None
+        self,
+        handler_input: HandlerInput,
+        turn: Turn,
+        *,
+        closed: bool,
+        minutes: int | None = None,
+        carried: bool | None = None,
     ) -> Turn:
         """Record the session ``turn`` ends, if it counts, and say a streak worth saying."""
         state = turn.state
         if not self.stores(handler_input) or not counts(self.coach, state):
             return turn
         session = session_attributes(handler_input)
+        if carried is None:
+            carried = session.get(CARRIED_KEY) is True
         try:
             before, started = self.history(handler_input)
         except Exception:  # the history is best effort; the goodbye must still go out
@@ -193,7 +213,7 @@ class Habits:
             began = session.get(BEGAN_KEY)
             minutes = minutes_between(began if isinstance(began, int | float) else None, now)
         entry = entry_for(state, at=now, day=zone.now(now).date(), minutes=minutes, closed=closed)
-        after, new = record(before, entry, carried=session.get(CARRIED_KEY) is True)
+        after, new = record(before, entry, carried=carried)
         try:
             self._write(handler_input, after)
         except Exception:

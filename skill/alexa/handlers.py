@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
@@ -61,30 +60,33 @@ TOUCH = {
 """The screen's buttons (the UserEvent's argument) and the intents they act as."""
 
 
-@dataclass
 class SkillContext:
-    """What the handlers share: the routine's coach, progress, and narrators per locale."""
+    """What the handlers share: the routine's coach, progress, and narrators per locale.
 
-    routine: Routine
-    persistence: AbstractPersistenceAdapter | None = None
-    clips: ClipLookup | None = None
-    clock: Callable[[], float] = time.time
-    timing: TimingSource | None = None
-    api: AlexaApi = field(default_factory=AlexaApi)
-    coach: Coach = field(init=False)
-    progress: Progress = field(init=False)
-    screens: Screens = field(init=False)
-    habits: Habits = field(init=False)
-    _narrators: dict[str, Narrator] = field(init=False, default_factory=dict)
-    _spoken: dict[tuple[str, tuple[Say, ...]], tuple[str, str]] = field(
-        init=False, default_factory=dict
-    )
+    A plain class, not a dataclass: made once, never compared, and a dataclass's generated
+    methods are compiled at every cold start."""
 
-    def __post_init__(self) -> None:
-        self.coach = Coach(self.routine, self.timing)
-        self.progress = Progress(self.coach, self.persistence, self.clock)
+    def __init__(
+        self,
+        routine: Routine,
+        persistence: AbstractPersistenceAdapter | None = None,
+        clips: ClipLookup | None = None,
+        clock: Callable[[], float] = time.time,
+        timing: TimingSource | None = None,
+        api: AlexaApi | None = None,
+    ) -> None:
+        self.routine = routine
+        self.persistence = persistence
+        self.clips = clips
+        self.clock = clock
+        self.timing = timing
+        self.api = AlexaApi() if api is None else api
+        self.coach = Coach(routine, timing)
+        self.progress = Progress(self.coach, persistence, clock)
         self.screens = Screens(self.coach, clip_durations(AUDIO_DIR))
-        self.habits = Habits(self.coach, self.clock, self.api, self.persistence)
+        self.habits = Habits(self.coach, clock, self.api, persistence)
+        self._narrators: dict[str, Narrator] = {}
+        self._spoken: dict[tuple[str, tuple[Say, ...]], tuple[str, str]] = {}
 
     def narrator(self, locale: str | None) -> Narrator:
         """The narrator for a request's locale as :func:`supported_locale` maps it: at most one
@@ -367,9 +369,9 @@ def build_skill(
     # ask-sdk types persistence_adapter as required, though None (its default) means no store.
     builder = CustomSkillBuilder(persistence_adapter=persistence)  # type: ignore[arg-type]
     builder.add_request_handler(LaunchHandler(ctx))
-    builder.add_request_handler(RepeatHandler(ctx))
     for handler in audio_handlers(PlayThrough(ctx, audio_base_url)):  # before the coach's intents
         builder.add_request_handler(handler)
+    builder.add_request_handler(RepeatHandler(ctx))
     builder.add_request_handler(IntentHandler(ctx))
     for habit in habit_handlers(ctx):
         builder.add_request_handler(habit)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import decimal
 import functools
-import hashlib
 import importlib
 import json
 import logging
@@ -104,6 +103,8 @@ def user_key(request_envelope: RequestEnvelope) -> str:
 
     Usable as a ``partition_keygen`` for the official DynamoDB adapter.
     """
+    import hashlib  # here: it loads OpenSSL, which a cold start without a store never needs
+
     user_id = user_id_from_envelope(request_envelope)
     return hashlib.sha256(user_id.encode("utf-8")).hexdigest()
 

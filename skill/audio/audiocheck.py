@@ -346,6 +346,8 @@ class ClipResult:
     loudness: float
     true_peak: float
     alignment: Alignment
+    file: str = ""
+    """The MP3 it plays, which clips of the same words share."""
 
     @property
     def wer(self) -> float:
@@ -375,6 +377,21 @@ class Report:
         return self.errors / self.words if self.words else 0.0
 
     @property
+    def files(self) -> list[ClipResult]:
+        """One clip per MP3: clips of the same words share a file."""
+        return list({c.file or c.id: c for c in self.clips}.values())
+
+    @property
+    def bytes(self) -> int:
+        """The size of the set, each shared file once."""
+        return sum(c.bytes for c in self.files)
+
+    @property
+    def seconds(self) -> float:
+        """The minutes of audio in the set, each shared file once, in seconds."""
+        return sum(c.duration for c in self.files)
+
+    @property
     def terms_missed(self) -> list[TermCount]:
         return [t for t in self.terms if t.heard < t.said]
 
@@ -397,7 +414,7 @@ class Report:
             f"{len(self.clips)} clips); terms heard right: "
             f"{sum(t.heard >= t.said for t in self.terms)} of {len(self.terms)}"
             + (f", missed: {missed}" if missed else "")
-            + f"; {sum(c.bytes for c in self.clips) / 1e6:.2f} MB, "
+            + f"; {self.bytes / 1e6:.2f} MB, "
             f"max true peak {peak:.2f} dBTP; target " + ("met" if self.passed else "MISSED")
         )
 
@@ -448,6 +465,7 @@ def check(
             errors=alignment.errors,
             duration=float(entry.get("duration", 0.0)),
             bytes=int(entry.get("bytes", 0)),
+            file=str(entry["file"]),
             loudness=loud,
             true_peak=peak,
             alignment=alignment,
@@ -498,8 +516,9 @@ def report_json(report: Report) -> dict[str, Any]:
         "words": report.words,
         "errors": report.errors,
         "clips": len(report.clips),
-        "bytes": sum(c.bytes for c in report.clips),
-        "seconds": round(sum(c.duration for c in report.clips), 3),
+        "bytes": report.bytes,
+        "files": len(report.files),
+        "seconds": round(report.seconds, 3),
         "max_true_peak_dbtp": round(max((c.true_peak for c in report.clips), default=-99.0), 2),
         "voices": report.voices(),
         "elapsed_s": round(report.elapsed, 1),
@@ -545,8 +564,8 @@ def report_markdown(report: Report, title: str = "Intelligibility of the committ
         f"- yoga and anatomy terms heard right wherever said: "
         f"{sum(t.heard >= t.said for t in report.terms if t.said)} of "
         f"{sum(1 for t in report.terms if t.said)}",
-        f"- size: {sum(c.bytes for c in report.clips) / 1e6:.2f} MB, "
-        f"{sum(c.duration for c in report.clips) / 60:.1f} minutes of audio",
+        f"- size: {report.bytes / 1e6:.2f} MB in {len(report.files)} files, "
+        f"{report.seconds / 60:.1f} minutes of audio",
         f"- true peak after encoding: max {max(peaks, default=-99):.2f} dBTP; loudness "
         f"{min(louds, default=0):.2f} to {max(louds, default=0):.2f} LUFS",
         f"- voices: {'; '.join(f'{k} ({v} clips)' for k, v in report.voices().items())}",

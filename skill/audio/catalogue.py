@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from itertools import product
+from itertools import chain, product
 
 from skill.audio.render import ClipSpec
 from skill.routine.coach import Coach
 from skill.routine.content import Routine
 from skill.routine.operations import all_turns
-from skill.routine.says import Say
+from skill.routine.says import Key, Say
 from skill.routine.state import FULL, MAX_BREATHS, MIN_BREATHS, MODES, QUICK, State, focus
 from skill.settings import DEFAULT_LOCALE
 from skill.speech.narration import Block, Line, Narrator, block_id
@@ -26,6 +26,11 @@ from skill.speech.narration import Block, Line, Narrator, block_id
 LIVE_PREFIXES = ("where.", "how_long.", "plan_set.", "poses_left.", "how_to.", "how_to_body")
 """Lines left to Alexa's voice: those whose text carries live figures (minutes left, poses to
 go), and the rare "how do I do this" answers, which repeat a pose's steps."""
+
+
+OUTSIDE_REGISTRY = (Key.PLAY_THROUGH, Key.PLAY_THROUGH_UNAVAILABLE, Key.PLAY_THROUGH_NO_DEVICE)
+"""Prompts said by a handler rather than an operation of the registry: the play-through's
+start, and why it can't (``skill/alexa/audioplayer.py``)."""
 
 
 class CatalogueError(ValueError):
@@ -72,14 +77,17 @@ def catalogue_blocks(routine: Routine, locale: str = DEFAULT_LOCALE) -> list[Blo
     narrator = Narrator(routine, locale)
     seen: dict[str, Block] = {}
     narrated: set[tuple[Say, ...]] = set()
-    for turn in all_turns(coach, _states(coach)):
-        for says in (turn.says, turn.reprompt):
-            if says in narrated:  # most operations say the same over many states
-                continue
-            narrated.add(says)
-            for block in narrator.blocks(says):
-                if not any(line.id.startswith(LIVE_PREFIXES) for line in block):
-                    seen.setdefault(_block_key(block), block)
+    said: Iterable[tuple[Say, ...]] = chain(
+        ((Say(key),) for key in OUTSIDE_REGISTRY),
+        chain.from_iterable((t.says, t.reprompt) for t in all_turns(coach, _states(coach))),
+    )
+    for says in said:
+        if says in narrated:  # most operations say the same over many states
+            continue
+        narrated.add(says)
+        for block in narrator.blocks(says):
+            if not any(line.id.startswith(LIVE_PREFIXES) for line in block):
+                seen.setdefault(_block_key(block), block)
     return list(seen.values())
 
 

@@ -214,6 +214,25 @@ class PlayQueue:
     def __len__(self) -> int:
         return len(self.items)
 
+    @property
+    def duration(self) -> float:
+        """Seconds from the first stream's start to the last one's end."""
+        last = self.items[-1]
+        return last.start + last.duration
+
+    @property
+    def last_side(self) -> int | None:
+        """The session's last pose side (the closing relaxation), if it has one."""
+        sides = [key for key in self._sections if isinstance(key, int)]
+        return sides[-1] if sides else None
+
+    def near_the_end(self, item: Item) -> bool:
+        """Whether ``item`` is in the last pose side or the closing: where a play-through that
+        is about to finish has got to."""
+        last = self.last_side
+        end = self.first_of(CLOSING) if last is None else self.first_of(last)
+        return end is not None and item.index >= end.index
+
     def token(self, item: Item) -> str:
         return f"{TOKEN_PREFIX}:{self.choice.name}:{item.index}:{item.check}"
 
@@ -307,6 +326,15 @@ class Queues:
         while len(self._built) > CACHE_SIZE:
             self._built.popitem(last=False)
         return built
+
+    def choice_of(self, token: object) -> Choice | None:
+        """The session a token of ours names, even when its place is stale (the clips changed
+        since it was made): where to look for the runner's place again. ``None`` for
+        anything that is not one of ours."""
+        if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
+            return None
+        found = _TOKEN.fullmatch(token)
+        return None if found is None else Choice.parse(found.group(1), self._areas)
 
     def find(self, token: object) -> tuple[PlayQueue, Item] | None:
         """The queue and stream a token names; ``None`` for a token that is not ours, names no

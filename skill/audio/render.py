@@ -3,7 +3,8 @@
 Rendering is incremental: a clip whose hash (text + engine + voice settings + processing and
 format settings + what the pronunciation lexicon makes of the text) matches the manifest, and
 whose file is there with the recorded size, is left alone; clips no longer asked for are
-deleted. The manifest is rewritten atomically, sorted by
+deleted. Clips with the same hash (a step that says the same on either side) share one file:
+the first one's. The manifest is rewritten atomically, sorted by
 id, with a fixed key order, so a re-render shows up as a small, readable diff.
 """
 
@@ -298,8 +299,14 @@ def render(
     report = RenderReport()
 
     todo: list[tuple[ClipSpec, str]] = []
+    owners: dict[str, str] = {}  # hash -> the clip whose file says it
+    shared: list[tuple[ClipSpec, str]] = []
     for spec in specs:
         digest = clip_hash(spec.text, engine, spec.parts, lexicon)
+        owner = owners.setdefault(digest, spec.id)
+        if owner != spec.id:  # the same words as a clip before it: one file for both
+            shared.append((spec, owner))
+            continue
         entry = old.get(spec.id)
         if entry and entry.get("hash") == digest and _file_matches(audio_dir, entry):
             report.skipped.append(spec.id)
@@ -318,17 +325,20 @@ def render(
             write_manifest(audio_dir, entries)
         raise
 
+    for spec, owner in shared:
+        entries[spec.id] = {**entries[owner], "id": spec.id, "text": spec.text}
+        report.skipped.append(spec.id)
     wanted = {s.id for s in specs}
     for clip_id in sorted(set(entries) - wanted):
         del entries[clip_id]
-        (clips_dir / f"{clip_id}.mp3").unlink(missing_ok=True)
         report.removed.append(clip_id)
-    keep = {f"{clip_id}.mp3" for clip_id in entries}
+    keep = {Path(str(e["file"])).name for e in entries.values()}
     report.removed += [s for s in _clean_clips_dir(clips_dir, keep) if s not in report.removed]
     write_manifest(audio_dir, entries)
 
-    report.total_bytes = sum(int(e["bytes"]) for e in entries.values())
-    report.total_duration = round(sum(float(e["duration"]) for e in entries.values()), 3)
+    files = {str(e["file"]): e for e in entries.values()}  # a shared file counts once
+    report.total_bytes = sum(int(e["bytes"]) for e in files.values())
+    report.total_duration = round(sum(float(e["duration"]) for e in files.values()), 3)
     report.elapsed = time.monotonic() - started
     return report
 

@@ -22,9 +22,8 @@ still counts once: the entry is replaced, its minutes added up.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from skill.routine.course import Course
 from skill.routine.state import MODES, Mode, PlanKind, State
@@ -47,8 +46,7 @@ MAX_MINUTES = 24 * 60
 _ENDS: tuple[End, ...] = ("closed", "stopped")
 
 
-@dataclass(frozen=True, order=True)
-class Entry:
+class Entry(NamedTuple):
     """One counted session. Ordered by when it ended."""
 
     at: int
@@ -158,7 +156,7 @@ def record(history: History, entry: Entry, *, carried: bool) -> tuple[History, b
         and last.end == "stopped"
         and 0 <= entry.at - last.at <= CARRY_ON_SECONDS
     ):
-        merged = replace(entry, minutes=last.minutes + entry.minutes)
+        merged = entry._replace(minutes=last.minutes + entry.minutes)
         return trim((*history[:-1], merged), entry.at), False
     return trim((*history, entry), entry.at), True
 

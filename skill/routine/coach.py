@@ -345,7 +345,7 @@ class Coach(Course):
             return self._stay(state, Say(Key.ONE_SIDED, {"part": part.id}))
         if side == part.sides[seg.side]:
             return self._stay(state, Say(Key.ALREADY_ON_SIDE, self._where(state)))
-        other = replace(seg, side=1 - seg.side)
+        other = seg._replace(side=1 - seg.side)
         target = self.segments.index(other)
         return self._narrate(
             replace(state, segment=target, step=0, heard=False, pending=None, status="active")

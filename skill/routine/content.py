@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from skill.datafiles import read_yaml as read_yaml  # re-exported for the other data files
 from skill.routine.names import fold
@@ -27,15 +27,13 @@ class ContentError(ValueError):
     """The routine file is malformed; the message names the pose and the field."""
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One numbered step, said before the hold."""
 
     text: str
 
 
-@dataclass(frozen=True)
-class Switch:
+class Switch(NamedTuple):
     """What a two-sided part says after the hold: ``text`` (the cue to change sides) after each
     side but the last, and ``last_side`` (if any) after the last one instead."""
 
@@ -87,8 +85,7 @@ class Pose(Part):
     relaxation: bool = False
 
 
-@dataclass(frozen=True)
-class FocusArea:
+class FocusArea(NamedTuple):
     """A part of the body a runner may ask to work on, and the poses that work it: those with
     one of ``target_areas``, and ``poses`` named outright."""
 

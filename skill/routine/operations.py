@@ -11,7 +11,7 @@ heard), so this module stays free of any SDK.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from skill.habits import HABIT_INTENTS
 from skill.routine.coach import Coach
@@ -33,8 +33,7 @@ def _no_slots(coach: Coach, state: State) -> Iterable[Slots]:
     return ({},)
 
 
-@dataclass(frozen=True)
-class Operation:
+class Operation(NamedTuple):
     """One request the skill answers: the intent, how it acts, and the slot fillings worth
     trying (every value that changes what is said) for the catalogue and the tests."""
 

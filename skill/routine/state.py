@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from skill.routine.says import Say
 
@@ -42,8 +42,7 @@ class Question(StrEnum):
     """Forget the sessions kept for the runner (skill/habits/)?"""
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(NamedTuple):
     """The question in the air, and what it is about."""
 
     question: Question
@@ -87,8 +86,7 @@ def offer(variation: str) -> Pending:
 PlanKind = Literal["full", "quick", "focus"]
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(NamedTuple):
     """Which poses the session has: the full routine, the quick session, or the poses that
     work one focus area (an id of the routine's ``focus_areas``)."""
 
@@ -116,8 +114,7 @@ def focus(area: str) -> Plan:
     return Plan("focus", area)
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """A stretch of the routine: a pose (by index), its variation (None for the pose itself)
     and the side."""
 

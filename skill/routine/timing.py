@@ -8,13 +8,12 @@ manifest, so "about twelve minutes left" is what the runner will actually hear.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from skill.routine.state import Mode
 
 
-@dataclass(frozen=True)
-class Timing:
+class Timing(NamedTuple):
     """Seconds of the welcome, the closing, and each segment (by index), at one mode and hold
     length."""
 

@@ -24,10 +24,11 @@ from typing import Any
 
 from skill.routine.coach import Coach
 from skill.routine.content import Part, read_yaml, swap_sides
-from skill.routine.says import Key
+from skill.routine.says import Key, Say
 from skill.routine.state import Question, Turn
 from skill.settings import DEFAULT_LOCALE
 from skill.speech.narration import (
+    HOLD_ENDINGS,
     PAUSE_BREATH_IN,
     PAUSE_BREATH_OUT,
     Block,
@@ -111,8 +112,9 @@ class SpeechClock:
         return said + block[-1].pause_ms
 
     def breath_ms(self, narrator: Narrator) -> tuple[int, int]:
-        """(in, out): the spoken cue and its pause, each. The clips of two whole holds tell how
-        long one breath takes as recorded; the cues' share of it goes by their length.
+        """(in, out): the spoken cue and its pause, each. The clips of two holds' shared endings
+        (:func:`hold_endings`) tell how long one breath takes as recorded; the cues' share of it
+        goes by their length.
         Worked out once per locale."""
         found = self._breaths.get(narrator.locale)
         if found is None:
@@ -122,9 +124,9 @@ class SpeechClock:
     def _breath_ms(self, narrator: Narrator) -> tuple[int, int]:
         cue_in, cue_out = narrator.prompt("breath_in"), narrator.prompt("breath_out")
         holds = sorted(
-            (int(ident.split(".")[1].split("-")[0]), seconds)
-            for ident, seconds in self.durations.items()
-            if ident.startswith("hold_start.") and ident.endswith("--hold_end")
+            (breaths, self.durations[ident])
+            for breaths, ident in hold_endings(narrator)
+            if ident in self.durations
         )
         if len(holds) >= 2 and holds[-1][0] > holds[0][0]:
             (few, short), (many, long) = holds[0], holds[-1]
@@ -137,6 +139,14 @@ class SpeechClock:
             PAUSE_BREATH_IN + round(len(cue_in) / CHARS_PER_SECOND * 1000),
             PAUSE_BREATH_OUT + round(len(cue_out) / CHARS_PER_SECOND * 1000),
         )
+
+
+def hold_endings(narrator: Narrator) -> list[tuple[int, str]]:
+    """(breaths, clip id) of each shared ending of a hold (:data:`HOLD_ENDINGS`)."""
+    return [
+        (breaths, block_id(narrator.blocks([Say(Key.HOLD, {"breaths": breaths})])[-1]))
+        for breaths in HOLD_ENDINGS
+    ]
 
 
 # ---------------------------------------------------------------------- the screen

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from skill.routine.content import read_yaml
 
@@ -88,8 +87,7 @@ def runs_documents(max_version: object) -> bool:
 # ---------------------------------------------------------------------- layouts
 
 
-@dataclass(frozen=True)
-class Viewport:
+class Viewport(NamedTuple):
     """What a request says about the screen (``context.Viewport``): shape, mode, size in pixels
     (the current size, as the skill sees it) and density."""
 

@@ -45,8 +45,14 @@ Block = tuple[Line, ...]
 
 
 def block_id(block: Block) -> str:
-    """The clip id of a block: its line's id, or the first and last line ids joined by --."""
-    return block[0].id if len(block) == 1 else f"{block[0].id}--{block[-1].id}"
+    """The clip id of a block: its lines' ids joined by ``--`` when it has at most three (what
+    follows a hold: ``tip.pigeon--switch.pigeon.right.first--next_hint``), else its first and
+    last; a first line said more than once (a breath) is counted: ``breath_in.3--hold_end``."""
+    if len(block) <= 3:
+        return "--".join(line.id for line in block)
+    first = block[0].id
+    times = sum(1 for line in block if line.id == first)
+    return f"{first}.{times}--{block[-1].id}" if times > 1 else f"{first}--{block[-1].id}"
 
 
 class PromptError(KeyError):
@@ -75,14 +81,53 @@ def join_words(items: Iterable[str], last: str = "and") -> str:
     return ", ".join(words[:-1]) + f" {last} " + words[-1]
 
 
-_STEPS_FOLLOW = frozenset(
-    {Key.INTRO, Key.INTRO_PLAIN, Key.INTRO_VARIATION, Key.INTRO_SIDE, Key.STEP}
+HOLD_ENDINGS = (1, 3, 6, 10)
+"""A hold of N breaths is two clips: its opening ("Hold here for N breaths.") with the breaths
+before the ending, then the longest of these endings that fits, shared by every N (so many
+breaths and the release, "And gently release."). Four endings keep the hold's breaths in about
+six minutes of clips for 1 to 15 breaths, where one clip a length took eighteen."""
+
+_INTROS = frozenset(
+    {Key.INTRO, Key.INTRO_PLAIN, Key.INTRO_VARIATION, Key.INTRO_SIDE, Key.INTRO_BRIEF}
 )
-"""A pose's steps join its introduction in one block (one clip), as do steps said in a row."""
+"""A pose's introduction takes its first step into its block (the head); the rest of the steps
+are one block of their own, shared by every introduction of that side and by "next" after the
+first step was repeated."""
+_AFTER_TIP = frozenset({Key.SWITCH, Key.NEXT_HINT, Key.OFFER, Key.LAST_POSE_DONE})
+"""What follows a pose's tip in a row joins its block: the cue to change sides and the hint to
+say next. A pose's narration is then at most five clips: the head, the steps, the hold's two,
+and the tip with what follows it."""
+ASIDES = frozenset(
+    {
+        "mode_set_hold",
+        "mode_set_flow",
+        Key.START_OVER,
+        Key.AT_START,
+        Key.FRESH_START,
+        Key.NEXT_HINT,
+        Key.FLOW_NEXT,
+        Key.LAST_POSE_DONE,
+        Key.OFFER,
+    }
+)
+"""Lines said around the narration (a change of mode, "starting over", the hint to say next):
+when a response has more clips than Alexa plays, a block of these alone gives way first, so the
+routine's own words stay in the narrator's voice."""
 _WHERE_KEYS = frozenset(
     {Key.WELCOME_BACK, Key.PAUSED, Key.WHICH_SIDE, Key.ALREADY_ON_SIDE, Key.POSE_NAME}
 )
 """Lines that say where the runner is: the part's name and the side."""
+
+
+def is_aside(block: Block) -> bool:
+    """Whether a block says only lines around the narration (:data:`ASIDES`)."""
+    return all(line.id.split(".")[0] in ASIDES for line in block)
+
+
+def hold_ending(breaths: int) -> int:
+    """How many of a hold's breaths its shared ending says: the longest of
+    :data:`HOLD_ENDINGS` that fits, or 0 (the hold is one clip)."""
+    return max((n for n in HOLD_ENDINGS if n <= breaths), default=0)
 
 
 def _sentence(text: str) -> str:
@@ -127,22 +172,50 @@ class Narrator:
         return [line for block in self.blocks(says) for line in block]
 
     def blocks(self, says: Iterable[Say]) -> list[Block]:
-        """The lines grouped as they are prerendered: a pose's introduction with its steps, a
-        whole hold, a flow pose with its cues; anything else on its own."""
+        """The lines grouped as they are prerendered: a pose's head (its introduction and first
+        step; the welcome too when it leads straight into it), the rest of its steps, a hold's
+        opening and its shared ending (:data:`HOLD_ENDINGS`), the tip with what follows it, a
+        flow pose with its cues; anything else on its own."""
         out: list[list[Line]] = []
-        head = ""
+        kinds: list[str] = []
         for say in says:
             lines = self._lines_of(say)
             if not lines:
                 continue
-            joins = (say.key == Key.STEP and head in _STEPS_FOLLOW) or (
-                say.key == Key.FLOW and head == Key.FLOW_POSE
+            key, last = say.key, kinds[-1] if kinds else ""
+            joins = (
+                (key == Key.STEP and last in ("intro", "steps"))
+                or (key == Key.INTRO and last == "welcome")
+                or (key == Key.FLOW and last == "flow")
+                or (key in _AFTER_TIP and last == "tip")
             )
-            if joins and out:
+            if joins:
                 out[-1].extend(lines)
+                kinds[-1] = {"intro": "head", "welcome": "intro"}.get(last, last)
+                continue
+            if key == Key.HOLD:
+                ending = hold_ending(int(say.params["breaths"]))
+                cut = len(lines) - 2 * ending - 1 if ending else 0
+                if cut:
+                    out.append(list(lines[:cut]))
+                    kinds.append("")
+                    lines = lines[cut:]
+            if key in (Key.HOLD, Key.RELAX_END):
+                kind = "hold"  # the end of a hold, or of the closing rest
+            elif key == Key.WELCOME:
+                kind = "welcome"
+            elif key in _INTROS:
+                kind = "intro"
+            elif key == Key.STEP:
+                kind = "steps"
+            elif key == Key.TIP and last == "hold":
+                kind = "tip"
+            elif key == Key.FLOW_POSE:
+                kind = "flow"
             else:
-                out.append(list(lines))
-                head = say.key
+                kind = ""
+            out.append(list(lines))
+            kinds.append(kind)
         return [tuple(block) for block in out]
 
     # ------------------------------------------------------------------ rendering

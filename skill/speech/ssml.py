@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
-from skill.speech.narration import Block
+from skill.speech.narration import Block, is_aside
 
 MAX_BREAK_MS = 10_000
 MAX_AUDIO_TAGS = 5
@@ -67,23 +67,33 @@ def _clips_for(block: Block, clips: ClipLookup) -> list[tuple[str, float, int]]:
 
 def to_ssml(blocks: Iterable[Block], clips: ClipLookup | None = None) -> str:
     """A ``<speak>`` document. With ``clips``, each block plays as its prerendered ``<audio>``
-    clip while Alexa's limits allow (5 clips, 240 s); the rest is spoken by Alexa."""
-    body: list[str] = []
+    clip while Alexa's limits allow (5 clips, 240 s); the rest is spoken by Alexa. When not
+    every clip fits, the routine's own words take the clips first and the asides around them
+    (a change of mode, the hint to say next: :func:`~skill.speech.narration.is_aside`) what
+    is left, each in the order said."""
+    said = list(blocks)
+    found = [_clips_for(block, clips) if clips else [] for block in said]
+    playing = [False] * len(said)
     audio_tags = 0
     audio_seconds = 0.0
-    for block in blocks:
-        found = _clips_for(block, clips) if clips else []
-        seconds = sum(clip[1] for clip in found)
-        if (
-            found
-            and audio_tags + len(found) <= MAX_AUDIO_TAGS
-            and audio_seconds + seconds <= MAX_AUDIO_SECONDS
-        ):
-            for url, _, pause in found:
+    for asides in (False, True):
+        for i, block in enumerate(said):
+            seconds = sum(clip[1] for clip in found[i])
+            if (
+                found[i]
+                and is_aside(block) == asides
+                and audio_tags + len(found[i]) <= MAX_AUDIO_TAGS
+                and audio_seconds + seconds <= MAX_AUDIO_SECONDS
+            ):
+                playing[i] = True
+                audio_tags += len(found[i])
+                audio_seconds += seconds
+    body: list[str] = []
+    for i, block in enumerate(said):
+        if playing[i]:
+            for url, _, pause in found[i]:
                 body.append(f"<audio src={quoteattr(url)}/>")
                 body.append(breaks(pause) if pause else " ")
-            audio_tags += len(found)
-            audio_seconds += seconds
         else:
             body.append(_spoken(block))
     return "<speak>" + "".join(body).strip() + "</speak>"

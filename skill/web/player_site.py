@@ -164,7 +164,8 @@ def clip_url(clip: Clip, entry: Mapping[str, Any]) -> str:
     """A clip's address from the site's root, with the hash of its text and voice: a clip
     rendered again has a new address, so no browser plays a stale one from its cache."""
     version = str(entry.get("hash", ""))[:12]
-    return f"audio/clips/{clip.id}.mp3" + (f"?v={version}" if version else "")
+    file = str(entry.get("file") or f"clips/{clip.id}.mp3")  # clips of the same words share one
+    return f"audio/{file}" + (f"?v={version}" if version else "")
 
 
 def timeline_data(
@@ -192,7 +193,7 @@ def timeline_data(
             at += 1
             sections[at].update(pose=cue.pose, side=cue.side)
         entry = manifest.get(cue.clip_id, {})
-        sizes[cue.clip_id] = int(entry.get("bytes", 0))
+        sizes[str(entry.get("file", cue.clip_id))] = int(entry.get("bytes", 0))
         cues.append(
             {
                 "start": cue.start,

@@ -357,6 +357,26 @@ def _block_cues(
         yield got, line.pause_ms / 1000, [h]
 
 
+def _runs(narrator: Narrator, says: Sequence[Say], heard: Sequence[_Heard]) -> list[list[Say]]:
+    """The says of a turn in runs of one section each, so that no clip spans two (the welcome,
+    which a response joins to the first pose's introduction, is a cue of its own)."""
+    runs: list[list[Say]] = []
+    at = 0
+    current: SectionKey | None = None
+    for say in says:
+        count = len(narrator.lines([say]))
+        if count:
+            here = heard[at].section
+            at += count
+            if runs and here != current:
+                runs.append([])
+            current = here
+        if not runs:
+            runs.append([])
+        runs[-1].append(say)
+    return runs
+
+
 def build_timeline(
     routine: Routine,
     clips: Mapping[str, Clip],
@@ -374,7 +394,8 @@ def build_timeline(
         heard = _heard_lines(coach, narrator, says, section)
         section = heard[-1].section if heard else section
         at = 0
-        for block in narrator.blocks(says):
+        blocks = [block for run in _runs(narrator, says, heard) for block in narrator.blocks(run)]
+        for block in blocks:
             block_heard = heard[at : at + len(block)]
             at += len(block)
             for clip, pause, hs in _block_cues(block, block_heard, clips):
