@@ -175,7 +175,7 @@ def raw() -> dict[str, Any]:
 
 def all_parts(routine: Routine) -> list[tuple[Pose, Part]]:
     """(pose, part) for every pose and variation, in routine order."""
-    return [(pose, part) for pose in routine.poses for part in (pose, *pose.variations)]
+    return [(pose, part) for pose in routine.poses for part in pose.parts]
 
 
 def spoken_texts(routine: Routine) -> Iterator[tuple[str, str]]:

@@ -4,7 +4,6 @@ when they are said, reminder times, the words, and the state machine's question.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -69,7 +68,7 @@ def _at(fraction: float, plan_state: State) -> State:
     """An active state on the first segment at ``fraction`` of the session's segments."""
     shown = [i for i in range(len(COACH.segments)) if COACH.included(i, plan_state)]
     index = shown[math.ceil(fraction * len(shown))]
-    return replace(plan_state, segment=index, status="active", heard=False)
+    return plan_state._replace(segment=index, status="active", heard=False)
 
 
 def test_a_finished_session_counts() -> None:
@@ -420,7 +419,7 @@ def test_forget_is_asked_and_answered_where_the_runner_is() -> None:
     assert COACH.help(asked.state).says == (Say(Key.HELP_FORGET),)
     yes = COACH.yes(asked.state)
     assert yes.says[0] == Say(Key.HISTORY_FORGOTTEN)
-    assert yes.state == replace(asked.state, pending=None) == state
+    assert yes.state == asked.state._replace(pending=None) == state
     no = COACH.no(asked.state)
     assert no.says[0] == Say(Key.FORGET_KEPT)
     assert no.state == state

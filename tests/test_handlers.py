@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -53,7 +52,7 @@ def launched(skill: CustomSkill) -> tuple[Session, dict[str, Any]]:
 
 
 def step_text(part_id: str, number: int) -> str:
-    part = next(p for pose in ROUTINE.poses for p in (pose, *pose.variations) if p.id == part_id)
+    part = next(p for pose in ROUTINE.poses for p in pose.parts if p.id == part_id)
     return part.steps[number - 1].text
 
 
@@ -660,7 +659,7 @@ def test_failing_operation_in_the_intent_table(
 
 
 def test_broken_routine_object(caplog: pytest.LogCaptureFixture) -> None:
-    broken = replace(ROUTINE, welcome=None)  # type: ignore[arg-type]
+    broken = ROUTINE._replace(welcome=None)  # type: ignore[arg-type]
     skill = build_skill(broken)
     session = Session()
     with caplog.at_level(logging.ERROR, logger="skill.alexa.handlers"):

@@ -260,7 +260,7 @@ def expected_pose_values() -> list[dict[str, Any]]:
     under high lunge and "reclined pigeon" under pigeon; those phrases name the variations).
     """
     routine = load_routine()
-    parts = [part for pose in routine.poses for part in (pose, *pose.variations)]
+    parts = [part for pose in routine.poses for part in pose.parts]
     names = {fold(part.name): part.id for part in parts}
     values = []
     for part in parts:

@@ -3,8 +3,6 @@ breathers, bare answers, questions about the routine, and durations from the cli
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from skill.audio.player.timeline import clip_timing
@@ -41,7 +39,7 @@ def said(turn: Turn) -> str:
 
 
 def keys(turn: Turn) -> list[str]:
-    return [say.key.value for say in turn.says]
+    return [str(say.key) for say in turn.says]
 
 
 def walk(turn: Turn) -> list[Turn]:
@@ -142,7 +140,7 @@ def test_going_to_a_pose_the_plan_left_out_is_the_full_routine_again() -> None:
 
 
 def test_plans_and_brevity_survive_a_fresh_start() -> None:
-    state = replace(COACH.set_focus(State(), "hips").state, brief=True)
+    state = COACH.set_focus(State(), "hips").state._replace(brief=True)
     again = COACH.start_over(state)
     assert again.state.plan == focus("hips") and again.state.brief
     assert COACH.current_part(again.state).id == COACH.plan_poses(again.state)[0].id
@@ -166,7 +164,7 @@ def test_a_brief_session_says_names_sides_and_breaths_only(mode: Mode) -> None:
 
 
 def test_brief_intro_names_the_side() -> None:
-    state = replace(COACH.go_to(State(status="active"), "warrior_two").state, brief=True)
+    state = COACH.go_to(State(status="active"), "warrior_two").state._replace(brief=True)
     turn = COACH.repeat_pose(state)
     assert said(turn).startswith("Warrior two on the right side.")
     assert "Step" not in said(turn)

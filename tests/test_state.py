@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -136,7 +135,7 @@ def at(part_id: str, side: str = "", **changes: Any) -> State:
         heard=True,
         accepted=accepted,
     )
-    return replace(base, **changes)
+    return base._replace(**changes)
 
 
 def keys(says: tuple[Say, ...] | Turn) -> list[str]:
@@ -267,7 +266,7 @@ def test_start_mid_routine_resumes_rather_than_restarting() -> None:
     assert where(turn.state) == ("warrior_two", "left")
     assert keys(turn)[0] == "intro_side"
     # "start" while paused takes the paused pose up again too
-    assert where(COACH.start(replace(state, status="paused")).state) == ("warrior_two", "left")
+    assert where(COACH.start(state._replace(status="paused")).state) == ("warrior_two", "left")
 
 
 # ---------------------------------------------------------------------- next: the whole walk
@@ -564,7 +563,7 @@ def test_repeat_step_defaults_to_the_current_step() -> None:
 def test_repeat_step_out_of_range(number: int) -> None:
     state = at("forward_fold")
     turn = COACH.repeat_step(state, number)
-    assert turn.state == replace(state, pending=ASK_STEP)  # waiting for a step's number
+    assert turn.state == state._replace(pending=ASK_STEP)  # waiting for a step's number
     assert keys(turn) == ["no_such_step"]
     assert turn.says[0].params["count"] == 5
     assert (
@@ -805,7 +804,7 @@ def test_set_mode_before_starting_starts_in_that_mode() -> None:
 def test_set_breaths_accepted_and_used(breaths: int) -> None:
     state = at("forward_fold")
     turn = COACH.set_breaths(state, breaths)
-    assert turn.state == replace(state, breaths=breaths)
+    assert turn.state == state._replace(breaths=breaths)
     assert keys(turn) == ["breaths_set"]
     if breaths == 1:
         assert texts(turn) == "Okay, one breath in each hold from now on."
@@ -825,7 +824,7 @@ def test_set_breaths_accepted_and_used(breaths: int) -> None:
 def test_set_breaths_rejected(bad: int | None) -> None:
     state = at("forward_fold", breaths=7)
     turn = COACH.set_breaths(state, bad)
-    assert turn.state == replace(state, pending=ASK_BREATHS)  # waiting for a number
+    assert turn.state == state._replace(pending=ASK_BREATHS)  # waiting for a number
     assert keys(turn) == ["breaths_range"]
     assert texts(turn) == "I can hold each pose for 1 to 15 breaths. How many would you like?"
 
@@ -868,7 +867,7 @@ def test_relaxation_rests_in_silence_for_the_set_breaths(breaths: int) -> None:
 def test_pause_and_resume() -> None:
     state = at("pigeon", "left")
     paused = COACH.pause(state)
-    assert paused.state == replace(state, status="paused")
+    assert paused.state == state._replace(status="paused")
     assert texts(paused) == "Paused in Pigeon pose on the left side. Say resume when you're ready."
     assert keys(paused.reprompt) == ["paused_reprompt"]
     resumed = COACH.resume(paused.state)
@@ -1047,9 +1046,9 @@ def _all_states() -> list[State]:
 def test_to_dict_from_dict_round_trip_every_segment(state: State) -> None:
     assert roundtrip(state) == state
     for variant in (
-        replace(state, mode="flow", breaths=15, status="paused", heard=False, pending=RESUME),
-        replace(state, status="finished", breaths=1, declined=tuple(VARIATION_IDS[:1])),
-        replace(state, pending=offer_to("reclined_pigeon"), status="idle"),
+        state._replace(mode="flow", breaths=15, status="paused", heard=False, pending=RESUME),
+        state._replace(status="finished", breaths=1, declined=tuple(VARIATION_IDS[:1])),
+        state._replace(pending=offer_to("reclined_pigeon"), status="idle"),
     ):
         if set(variant.declined) & set(variant.accepted):
             continue

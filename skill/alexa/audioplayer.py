@@ -44,8 +44,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard
 from urllib.parse import urlsplit
 
 from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
@@ -112,8 +111,7 @@ LATEST_TIME = 2**40
 """Unix seconds beyond any real clock: a later time in the ledger is not one."""
 
 
-@dataclass(frozen=True)
-class Ledger:
+class Ledger(NamedTuple):
     """What a play-through has played, for the runner's history: kept with ``playback`` in the
     store (audio player requests have no session), and read back as untrusted."""
 
@@ -127,7 +125,7 @@ class Ledger:
     replaces that session's entry rather than adding one."""
 
     def playing(self, now: float) -> Ledger:
-        return self if self.began is not None else replace(self, began=int(now))
+        return self if self.began is not None else self._replace(began=int(now))
 
     def stopped(self, now: float, longest: float) -> Ledger:
         """The stretch that was playing added in, at most ``longest`` seconds (a stop that was
@@ -298,10 +296,10 @@ class PlayThrough:
             return self.finished_state(queue)
         first = queue.first_of(side)
         heard = first is not None and item.index > first.index
-        return replace(self._settings(queue), segment=side, status="paused", heard=heard)
+        return self._settings(queue)._replace(segment=side, status="paused", heard=heard)
 
     def finished_state(self, queue: PlayQueue) -> State:
-        return replace(self._settings(queue), status="finished", heard=True)
+        return self._settings(queue)._replace(status="finished", heard=True)
 
     def _settings(self, queue: PlayQueue) -> State:
         choice = queue.choice

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
@@ -233,7 +232,7 @@ class Habits:
         says = list(turn.says)
         at = len(says) - 1 if says and says[-1].key in GOODBYES else len(says)
         says.insert(at, remark)
-        return replace(turn, says=tuple(says))
+        return turn._replace(says=tuple(says))
 
     def _forget(self, handler_input: HandlerInput, turn: Turn) -> Turn:
         try:
@@ -241,8 +240,7 @@ class Habits:
                 self._write(handler_input, None)
         except Exception:
             _store_failed("could not forget the history")
-            return replace(
-                turn,
+            return turn._replace(
                 says=tuple(
                     Say(Key.FORGET_FAILED) if say.key == Key.HISTORY_FORGOTTEN else say
                     for say in turn.says

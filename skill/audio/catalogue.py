@@ -11,7 +11,6 @@ composite clips.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from itertools import chain, product
 
 from skill.audio.render import ClipSpec
@@ -51,8 +50,7 @@ def _states(coach: Coach) -> Iterable[State]:
         for segment, mode, accepted, heard in product(
             range(len(coach.segments)), MODES, taken, (False, True)
         ):
-            state = replace(
-                settings,
+            state = settings._replace(
                 segment=segment,
                 mode=mode,
                 status="active",

@@ -333,7 +333,7 @@ def pose_values(routine: Routine) -> list[dict[str, Any]]:
     A synonym that repeats the value's own name, or that is the name of another value (the
     content lists "advanced high lunge" under high lunge), is left out.
     """
-    parts = [part for pose in routine.poses for part in (pose, *pose.variations)]
+    parts = [part for pose in routine.poses for part in pose.parts]
     names = {_fold(part.name): part.id for part in parts}
     values = []
     for part in parts:

@@ -8,7 +8,6 @@ the offline player all drive the routine through this class.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from skill.routine.content import Routine
@@ -88,10 +87,10 @@ class Coach(Course):
         last_side = seg.side == len(part.sides) - 1
         if part.switch is not None and part.switch.for_side(last_side) is not None:
             says.append(Say(Key.SWITCH, {"part": part.id, "side": side, "last": last_side}))
-        new = replace(state, step=len(part.steps) - 1, heard=True, status="active", pending=None)
+        new = state._replace(step=len(part.steps) - 1, heard=True, status="active", pending=None)
         offer_id = self.offer_after(new)
         if offer_id:
-            new = replace(new, pending=offer(offer_id))
+            new = new._replace(pending=offer(offer_id))
             says.append(Say(Key.OFFER, {"part": offer_id}))
         elif self.next_index(new.segment, new) is None:
             says.append(Say(Key.LAST_POSE_DONE))
@@ -117,8 +116,8 @@ class Coach(Course):
             last = index
             index = self.next_index(index, state)
         part = self.part(self.segments[last])
-        new = replace(
-            state, segment=last, step=len(part.steps) - 1, heard=True, status="active", pending=None
+        new = state._replace(
+            segment=last, step=len(part.steps) - 1, heard=True, status="active", pending=None
         )
         says.append(Say(Key.FLOW_NEXT if index is not None else Key.LAST_POSE_DONE))
         return new, says
@@ -133,7 +132,7 @@ class Coach(Course):
     def _begin(self, state: State, lead: list[Say]) -> Turn:
         """A fresh start of the runner's plan, keeping their choices."""
         fresh = state.fresh(status="active")
-        return self._narrate(replace(fresh, segment=self.first_index(fresh)), lead)
+        return self._narrate(fresh._replace(segment=self.first_index(fresh)), lead)
 
     def reprompt(self, state: State) -> tuple[Say, ...]:
         """What to ask if the runner says nothing: it depends on the question in the air."""
@@ -212,7 +211,7 @@ class Coach(Course):
     def launch(self, state: State) -> Turn:
         """Open the skill: offer to carry on where the runner was, or start from the top."""
         if state.started and (state.segment > self.first_index(state) or state.heard):
-            new = replace(state, pending=RESUME, status="paused")
+            new = state._replace(pending=RESUME, status="paused")
             where = self._where(state, self.replay_start(state))
             return Turn(new, (Say(Key.WELCOME_BACK, where),), self.reprompt(new))
         return self.start(state.fresh(), welcome=True)
@@ -238,27 +237,27 @@ class Coach(Course):
             return self.yes(state)
         if state.offered:
             return self.no(state)
-        state = replace(state, status="active", pending=None)
+        state = state._replace(status="active", pending=None)
         if not state.heard:
             return self._narrate(state, from_step=state.step + 1)
         following = self.next_index(state.segment, state)
         if following is None:
             return self.finish(state)
-        return self._narrate(replace(state, segment=following, step=0, heard=False))
+        return self._narrate(state._replace(segment=following, step=0, heard=False))
 
     def previous(self, state: State) -> Turn:
         if not state.started:
             return self.start(state, welcome=True)
-        state = replace(state, status="active", pending=None)
+        state = state._replace(status="active", pending=None)
         start = self.replay_start(state)
         earlier = self.prev_index(start, state)
         if earlier is None:
             return self._narrate(
-                replace(state, segment=start, step=0, heard=False), [Say(Key.AT_START)]
+                state._replace(segment=start, step=0, heard=False), [Say(Key.AT_START)]
             )
         if state.mode == "flow":  # the flow before this one, ending just before it began
-            earlier = self.chunk_start(replace(state, segment=earlier))
-        return self._narrate(replace(state, segment=earlier, step=0, heard=False))
+            earlier = self.chunk_start(state._replace(segment=earlier))
+        return self._narrate(state._replace(segment=earlier, step=0, heard=False))
 
     def repeat_step(self, state: State, number: int | None = None) -> Turn:
         """Say one step again: the given one (1-based) or the current one."""
@@ -267,13 +266,13 @@ class Coach(Course):
         part = self.current_part(state)
         index = state.step if number is None else number - 1
         if not 0 <= index < len(part.steps):
-            asked = replace(state, pending=ASK_STEP)
+            asked = state._replace(pending=ASK_STEP)
             params = {"part": part.id, "count": len(part.steps), "asked": number}
             return self._ask(asked, Say(Key.NO_SUCH_STEP, params))
         seg = self.segments[state.segment]
         # In hold mode "next" then carries on from the following step; a flow just moves on.
         heard = state.heard and state.mode == "flow"
-        new = replace(state, step=index, heard=heard, pending=None, status="active")
+        new = state._replace(step=index, heard=heard, pending=None, status="active")
         say = Say(Key.STEP, {"part": part.id, "side": part.sides[seg.side], "step": index + 1})
         return Turn(new, (say,), self.reprompt(new))
 
@@ -282,7 +281,7 @@ class Coach(Course):
             return self.start(state, welcome=True)
         start = self.replay_start(state)
         return self._narrate(
-            replace(state, segment=start, step=0, heard=False, pending=None, status="active")
+            state._replace(segment=start, step=0, heard=False, pending=None, status="active")
         )
 
     def skip_pose(self, state: State) -> Turn:
@@ -292,7 +291,7 @@ class Coach(Course):
         if target is None:
             return self.finish(state)
         return self._narrate(
-            replace(state, segment=target, step=0, heard=False, pending=None, status="active")
+            state._replace(segment=target, step=0, heard=False, pending=None, status="active")
         )
 
     def go_to(self, state: State, part_id: str | None) -> Turn:
@@ -303,8 +302,7 @@ class Coach(Course):
                 if seg.variation is not None and part_id not in accepted:
                     accepted = (*accepted, part_id)
                 declined = tuple(d for d in state.declined if d != part_id)
-                new = replace(
-                    state,
+                new = state._replace(
                     segment=index,
                     step=0,
                     heard=False,
@@ -314,7 +312,7 @@ class Coach(Course):
                     declined=declined,
                 )
                 if not self.included(index, new):  # a pose the plan left out: the full routine
-                    new = replace(new, plan=FULL)
+                    new = new._replace(plan=FULL)
                 return self._narrate(new)
         return self._stay(state, Say(Key.UNKNOWN_POSE))
 
@@ -332,7 +330,7 @@ class Coach(Course):
             )
         else:
             return self._stay(state, Say(Key.UNKNOWN_POSE))
-        new = replace(state, segment=target, step=0, heard=False, pending=None, status="active")
+        new = state._replace(segment=target, step=0, heard=False, pending=None, status="active")
         return self._narrate(new)
 
     def switch_side(self, state: State, side: str | None = None) -> Turn:
@@ -348,7 +346,7 @@ class Coach(Course):
         other = seg._replace(side=1 - seg.side)
         target = self.segments.index(other)
         return self._narrate(
-            replace(state, segment=target, step=0, heard=False, pending=None, status="active")
+            state._replace(segment=target, step=0, heard=False, pending=None, status="active")
         )
 
     def which_side(self, state: State) -> Turn:
@@ -395,15 +393,15 @@ class Coach(Course):
             return self._stay(state, Say(Key.MODE_ALREADY, {"mode": mode}))
         lead = [Say(Key.MODE_SET, {"mode": mode})]
         if not state.started:
-            return self._begin(replace(state, mode=mode), lead)
-        new = replace(state, mode=mode, pending=None, step=0, heard=False, status="active")
+            return self._begin(state._replace(mode=mode), lead)
+        new = state._replace(mode=mode, pending=None, step=0, heard=False, status="active")
         return self._narrate(new, lead)
 
     def set_breaths(self, state: State, breaths: int | None) -> Turn:
         if breaths is None or not MIN_BREATHS <= breaths <= MAX_BREATHS:
             params = {"low": MIN_BREATHS, "high": MAX_BREATHS, "asked": breaths}
-            return self._ask(replace(state, pending=ASK_BREATHS), Say(Key.BREATHS_RANGE, params))
-        new = replace(state, breaths=breaths, pending=None)
+            return self._ask(state._replace(pending=ASK_BREATHS), Say(Key.BREATHS_RANGE, params))
+        new = state._replace(breaths=breaths, pending=None)
         return self._stay(new, Say(Key.BREATHS_SET, {"breaths": breaths}))
 
     def change_hold(self, state: State, direction: str | None) -> Turn:
@@ -431,7 +429,7 @@ class Coach(Course):
     def pause(self, state: State) -> Turn:
         if not state.started:
             return self._stay(state, Say(Key.NOTHING_YET))
-        new = replace(state, status="paused", pending=None)
+        new = state._replace(status="paused", pending=None)
         return Turn(new, (Say(Key.PAUSED, self._where(state)),), self.reprompt(new))
 
     def take_break(self, state: State) -> Turn:
@@ -439,9 +437,9 @@ class Coach(Course):
         if not state.started:
             return self._stay(state, Say(Key.BREAK_IDLE))
         if self.pose_of(state).relaxation:
-            new = replace(state, status="paused", pending=None)
+            new = state._replace(status="paused", pending=None)
             return Turn(new, (Say(Key.PAUSED, self._where(state)),), self.reprompt(new))
-        new = replace(state, status="paused", pending=ON_BREAK)
+        new = state._replace(status="paused", pending=ON_BREAK)
         return Turn(new, (Say(Key.BREAK),), self.reprompt(new))
 
     def resume(self, state: State) -> Turn:
@@ -451,7 +449,7 @@ class Coach(Course):
         if not state.started:
             return self.start(state, welcome=True)
         start = self.replay_start(state)
-        new = replace(state, segment=start, status="active", pending=None, step=0, heard=False)
+        new = state._replace(segment=start, status="active", pending=None, step=0, heard=False)
         return self._narrate(new)
 
     def set_plan(self, state: State, plan: Plan) -> Turn:
@@ -459,7 +457,7 @@ class Coach(Course):
         mid-routine from here (the next pose of the new plan if this one is not in it)."""
         if plan.kind == "focus" and plan.area not in self.area_ids:
             return self._stay(state, Say(Key.UNKNOWN_AREA))
-        chosen = replace(state, plan=plan, pending=None)
+        chosen = state._replace(plan=plan, pending=None)
         lead = Say(Key.PLAN_SET, self._plan_params(chosen))
         if not chosen.started:
             return self._begin(chosen, [lead])
@@ -468,7 +466,7 @@ class Coach(Course):
         following = self.next_index(chosen.segment, chosen)
         if following is None:
             return self.finish(chosen)
-        new = replace(chosen, segment=following, step=0, heard=False, status="active")
+        new = chosen._replace(segment=following, step=0, heard=False, status="active")
         return self._narrate(new, [lead])
 
     def set_length(self, state: State, length: str | None) -> Turn:
@@ -484,7 +482,7 @@ class Coach(Course):
     def set_brief(self, state: State, level: str | None) -> Turn:
         if level not in ("brief", "full"):
             return self._stay(state, Say(Key.WHICH_LEVEL))
-        new = replace(state, brief=level == "brief", pending=None)
+        new = state._replace(brief=level == "brief", pending=None)
         return self._stay(new, Say(Key.LEVEL_SET, {"level": level, "started": state.started}))
 
     def how_long(self, state: State) -> Turn:
@@ -544,11 +542,11 @@ class Coach(Course):
 
     def ask_forget(self, state: State) -> Turn:
         """Forget the sessions kept for the runner? (The Alexa layer forgets them on yes.)"""
-        return self._ask(replace(state, pending=ASK_FORGET), Say(Key.FORGET_ASK))
+        return self._ask(state._replace(pending=ASK_FORGET), Say(Key.FORGET_ASK))
 
     def _answered(self, state: State, key: Key) -> Turn:
         """An answer to a question of the habits, where the runner is."""
-        return self._stay(replace(state, pending=None), Say(key))
+        return self._stay(state._replace(pending=None), Say(key))
 
     def yes(self, state: State) -> Turn:
         question = state.pending.question if state.pending else None
@@ -557,10 +555,10 @@ class Coach(Course):
         if question is Question.FORGET:
             return self._answered(state, Key.HISTORY_FORGOTTEN)
         if question is Question.BREAK:  # a shorter finish: straight to the relaxation
-            return self.go_to_place(replace(state, pending=None), "last")
+            return self.go_to_place(state._replace(pending=None), "last")
         if state.offered:
             variation = state.offered
-            return self.go_to(replace(state, pending=None), variation)
+            return self.go_to(state._replace(pending=None), variation)
         return self.next(state)
 
     def no(self, state: State) -> Turn:
@@ -570,15 +568,15 @@ class Coach(Course):
         if question is Question.FORGET:
             return self._answered(state, Key.FORGET_KEPT)
         if question is Question.BREAK:
-            new = replace(state, pending=None)
+            new = state._replace(pending=None)
             return self._stay(new, Say(Key.BREAK_DECLINED))
         if state.offered:
             variation = state.offered
-            new = replace(state, pending=None, declined=(*state.declined, variation))
+            new = state._replace(pending=None, declined=(*state.declined, variation))
             following = self.next_index(new.segment, new)
             if following is None:
                 return self.finish(new)
-            return self._narrate(replace(new, segment=following, step=0, heard=False))
+            return self._narrate(new._replace(segment=following, step=0, heard=False))
         return self._stay(state, Say(Key.TAKE_YOUR_TIME))
 
     def help(self, state: State) -> Turn:
@@ -601,7 +599,7 @@ class Coach(Course):
         return self._stay(state, Say(Key.FALLBACK))
 
     def finish(self, state: State) -> Turn:
-        new = replace(state, status="finished", pending=None, heard=True)
+        new = state._replace(status="finished", pending=None, heard=True)
         return Turn(new, (Say(Key.CLOSING), Say(Key.GOODBYE_FINISHED)), (), end_session=True)
 
     def stop(self, state: State) -> Turn:

@@ -7,7 +7,6 @@ Decimals or a tampered request. :func:`decode` never raises; it falls back sensi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from skill.routine.course import Course
@@ -93,7 +92,7 @@ def decode(course: Course, data: Any) -> State:
         brief=brief,
     )
     # A place the plan leaves out (a changed routine, tampering) belongs to the full routine.
-    return state if course.included(segment, state) else replace(state, plan=FULL)
+    return state if course.included(segment, state) else state._replace(plan=FULL)
 
 
 def _int(value: Any, default: int) -> int:

@@ -9,10 +9,9 @@ Content is written for the first side of a two-sided pose; :func:`swap_sides` ma
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeAlias
 
 from skill.datafiles import read_yaml as read_yaml  # re-exported for the other data files
 from skill.routine.names import fold
@@ -44,9 +43,15 @@ class Switch(NamedTuple):
         return self.last_side if last else self.text
 
 
-@dataclass(frozen=True)
-class Part:
-    """A pose, or a variation of one (the advanced high lunge, reclined pigeon)."""
+def sides_of(two_sided: bool, first_side: str) -> tuple[str, ...]:
+    """Side labels in the order they are done: ("right", "left"), or ("",) for one-sided."""
+    return (first_side, other_side(first_side)) if two_sided else ("",)
+
+
+class Variation(NamedTuple):
+    """A variation of a pose (the advanced high lunge, reclined pigeon): an optional extra
+    offered with yes/no; ``each_side`` puts it after the pose on each side. The fields up to
+    ``switch`` are every :data:`Part`'s."""
 
     id: str
     name: str
@@ -58,31 +63,45 @@ class Part:
     tip: str | None = None
     intro: str | None = None
     switch: Switch | None = None
-
-    @property
-    def sides(self) -> tuple[str, ...]:
-        """Side labels in the order they are done: ("right", "left"), or ("",) for one-sided."""
-        if not self.two_sided:
-            return ("",)
-        return (self.first_side, other_side(self.first_side))
-
-
-@dataclass(frozen=True)
-class Variation(Part):
-    """An optional extra offered with yes/no; ``each_side`` puts it after the pose on each side."""
-
     offer: str = ""
     each_side: bool = True
 
+    @property
+    def sides(self) -> tuple[str, ...]:
+        return sides_of(self.two_sided, self.first_side)
 
-@dataclass(frozen=True)
-class Pose(Part):
+
+class Pose(NamedTuple):
     """A pose of the routine, with the other names a runner may call it by, its variations,
     and whether it is the closing relaxation."""
 
+    id: str
+    name: str
+    target_areas: tuple[str, ...]
+    steps: tuple[Step, ...]
+    flow: tuple[str, ...]
+    two_sided: bool
+    first_side: str
+    tip: str | None = None
+    intro: str | None = None
+    switch: Switch | None = None
     synonyms: tuple[str, ...] = ()
     variations: tuple[Variation, ...] = ()
     relaxation: bool = False
+
+    @property
+    def sides(self) -> tuple[str, ...]:
+        return sides_of(self.two_sided, self.first_side)
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        """The pose, then its variations."""
+        return (self, *self.variations)
+
+
+Part: TypeAlias = Pose | Variation
+"""A pose, or a variation of one: what the routine says and walks side by side. (A NamedTuple
+cannot extend another, so the two repeat the fields they share.)"""
 
 
 class FocusArea(NamedTuple):
@@ -95,8 +114,7 @@ class FocusArea(NamedTuple):
     poses: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Routine:
+class Routine(NamedTuple):
     """The routine as its file says it: its words of welcome and closing, the poses in order,
     the quick session and the focus areas."""
 
@@ -105,7 +123,7 @@ class Routine:
     author: str
     welcome: str
     closing: str
-    poses: tuple[Pose, ...] = field(default_factory=tuple)
+    poses: tuple[Pose, ...] = ()
     quick: tuple[str, ...] = ()
     """The poses of the quick session, by id (the relaxation always closes it)."""
     focus_areas: tuple[FocusArea, ...] = ()
@@ -343,7 +361,7 @@ def _focus_areas(top: _Reader, poses: list[Pose]) -> tuple[FocusArea, ...]:
     raw = top.data.get("focus_areas") or []
     if not isinstance(raw, list):
         raise ContentError(f"{top.where}: field 'focus_areas' must be a list")
-    parts = [part for pose in poses for part in (pose, *pose.variations)]
+    parts = [part for pose in poses for part in pose.parts]
     known_areas = {fold(area) for part in parts for area in part.target_areas}
     ids = {part.id for part in parts}
     areas: list[FocusArea] = []

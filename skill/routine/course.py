@@ -51,7 +51,7 @@ class Course:
 
     def _select(self, plan: Plan) -> frozenset[str]:
         poses = self.routine.poses
-        everything = {part.id for pose in poses for part in (pose, *pose.variations)}
+        everything = {part.id for pose in poses for part in pose.parts}
         if plan.kind == "full":
             return frozenset(everything)
         chosen = {pose.id for pose in poses if pose.relaxation}
@@ -63,7 +63,7 @@ class Course:
                 return frozenset(everything)
             wanted = {fold(t) for t in area.target_areas}
             for pose in poses:
-                for part in (pose, *pose.variations):
+                for part in pose.parts:
                     if part.id in area.poses or wanted & {fold(t) for t in part.target_areas}:
                         chosen |= {pose.id, part.id}
         return frozenset(chosen)
@@ -147,7 +147,8 @@ class Course:
         """The pose or variation a runner named, by its name, id or one of its synonyms."""
         wanted = fold(words)
         for pose in self.routine.poses:
-            for part in (*pose.variations, pose):
+            variations_first: tuple[Part, ...] = (*pose.variations, pose)
+            for part in variations_first:
                 names = [part.name, part.id.replace("_", " ")]
                 if part is pose:
                     names += list(pose.synonyms)

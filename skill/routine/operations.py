@@ -110,7 +110,7 @@ def _poses(coach: Coach, state: State) -> Iterable[Slots]:
     yield {"place": ("first", "first")}
     yield {"place": ("last", "last")}
     for pose in coach.routine.poses:
-        for part in (pose, *pose.variations):
+        for part in pose.parts:
             yield {"pose": (part.id, part.name)}
 
 

@@ -8,127 +8,142 @@ renders from the routine itself.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar, Final
 
 
-class Key(StrEnum):
-    """Every kind of thing the skill says."""
+class Key(str):
+    """Every kind of thing the skill says: a ``str``, its name in lower case, which names its
+    prompt (``Key.WELCOME == "welcome"``).
+
+    Not an ``Enum``: making an enum of a hundred members costs about 11 M instructions at every
+    cold start, and keys are only ever compared, hashed and formatted as their text. The members
+    are made below from the names declared here; :func:`key_named` reads one back."""
+
+    __slots__ = ()
 
     # the routine's own words
-    WELCOME = "welcome"
-    INTRO = "intro"
-    INTRO_SIDE = "intro_side"
-    INTRO_VARIATION = "intro_variation"
-    INTRO_PLAIN = "intro_plain"
-    INTRO_BRIEF = "intro_brief"
-    STEP = "step"
-    HOLD = "hold"
-    RELAX = "relax"
-    RELAX_END = "relax_end"
-    TIP = "tip"
-    TARGETS = "targets"
-    SWITCH = "switch"
-    OFFER = "offer"
-    FLOW_POSE = "flow_pose"
-    FLOW = "flow"
-    CLOSING = "closing"
+    WELCOME: ClassVar[Key]
+    INTRO: ClassVar[Key]
+    INTRO_SIDE: ClassVar[Key]
+    INTRO_VARIATION: ClassVar[Key]
+    INTRO_PLAIN: ClassVar[Key]
+    INTRO_BRIEF: ClassVar[Key]
+    STEP: ClassVar[Key]
+    HOLD: ClassVar[Key]
+    RELAX: ClassVar[Key]
+    RELAX_END: ClassVar[Key]
+    TIP: ClassVar[Key]
+    TARGETS: ClassVar[Key]
+    SWITCH: ClassVar[Key]
+    OFFER: ClassVar[Key]
+    FLOW_POSE: ClassVar[Key]
+    FLOW: ClassVar[Key]
+    CLOSING: ClassVar[Key]
     # where the runner is
-    WELCOME_BACK = "welcome_back"
-    PAUSED = "paused"
-    WHICH_SIDE = "which_side"
-    ALREADY_ON_SIDE = "already_on_side"
-    WHERE = "where"
-    AT_START = "at_start"
-    NEXT_HINT = "next_hint"
-    FLOW_NEXT = "flow_next"
-    LAST_POSE_DONE = "last_pose_done"
+    WELCOME_BACK: ClassVar[Key]
+    PAUSED: ClassVar[Key]
+    WHICH_SIDE: ClassVar[Key]
+    ALREADY_ON_SIDE: ClassVar[Key]
+    WHERE: ClassVar[Key]
+    AT_START: ClassVar[Key]
+    NEXT_HINT: ClassVar[Key]
+    FLOW_NEXT: ClassVar[Key]
+    LAST_POSE_DONE: ClassVar[Key]
     # settings
-    MODE_SET = "mode_set"
-    MODE_ALREADY = "mode_already"
-    WHICH_MODE = "which_mode"
-    BREATHS_SET = "breaths_set"
-    BREATHS_RANGE = "breaths_range"
-    BREATHS_LIMIT = "breaths_limit"
-    NUMBER_UNASKED = "number_unasked"
-    PLAN_SET = "plan_set"
-    WHICH_LENGTH = "which_length"
-    UNKNOWN_AREA = "unknown_area"
-    LEVEL_SET = "level_set"
-    WHICH_LEVEL = "which_level"
+    MODE_SET: ClassVar[Key]
+    MODE_ALREADY: ClassVar[Key]
+    WHICH_MODE: ClassVar[Key]
+    BREATHS_SET: ClassVar[Key]
+    BREATHS_RANGE: ClassVar[Key]
+    BREATHS_LIMIT: ClassVar[Key]
+    NUMBER_UNASKED: ClassVar[Key]
+    PLAN_SET: ClassVar[Key]
+    WHICH_LENGTH: ClassVar[Key]
+    UNKNOWN_AREA: ClassVar[Key]
+    LEVEL_SET: ClassVar[Key]
+    WHICH_LEVEL: ClassVar[Key]
     # questions about the routine and the pose
-    HOW_LONG = "how_long"
-    HOW_LONG_UNKNOWN = "how_long_unknown"
-    LIST_POSES = "list_poses"
-    POSES_LEFT = "poses_left"
-    FIRST_UP = "first_up"
-    UP_NEXT = "up_next"
-    NOTHING_NEXT = "nothing_next"
-    POSE_NAME = "pose_name"
-    HOW_TO = "how_to"
-    FRONT_LEG = "front_leg"
+    HOW_LONG: ClassVar[Key]
+    HOW_LONG_UNKNOWN: ClassVar[Key]
+    LIST_POSES: ClassVar[Key]
+    POSES_LEFT: ClassVar[Key]
+    FIRST_UP: ClassVar[Key]
+    UP_NEXT: ClassVar[Key]
+    NOTHING_NEXT: ClassVar[Key]
+    POSE_NAME: ClassVar[Key]
+    HOW_TO: ClassVar[Key]
+    FRONT_LEG: ClassVar[Key]
     # a breather
-    BREAK = "break"
-    BREAK_IDLE = "break_idle"
-    BREAK_DECLINED = "break_declined"
+    BREAK: ClassVar[Key]
+    BREAK_IDLE: ClassVar[Key]
+    BREAK_DECLINED: ClassVar[Key]
     # answers that change nothing
-    NOTHING_YET = "nothing_yet"
-    NO_SUCH_STEP = "no_such_step"
-    UNKNOWN_POSE = "unknown_pose"
-    ONE_SIDED = "one_sided"
-    NO_TIP = "no_tip"
-    TAKE_YOUR_TIME = "take_your_time"
-    START_OVER = "start_over"
-    FRESH_START = "fresh_start"
-    HELP_HOLD = "help_hold"
-    HELP_FLOW = "help_flow"
-    HELP_OFFER = "help_offer"
-    HELP_RESUME = "help_resume"
-    HELP_IDLE = "help_idle"
-    HELP_BREAK = "help_break"
-    FALLBACK = "fallback"
-    ERROR = "error"
+    NOTHING_YET: ClassVar[Key]
+    NO_SUCH_STEP: ClassVar[Key]
+    UNKNOWN_POSE: ClassVar[Key]
+    ONE_SIDED: ClassVar[Key]
+    NO_TIP: ClassVar[Key]
+    TAKE_YOUR_TIME: ClassVar[Key]
+    START_OVER: ClassVar[Key]
+    FRESH_START: ClassVar[Key]
+    HELP_HOLD: ClassVar[Key]
+    HELP_FLOW: ClassVar[Key]
+    HELP_OFFER: ClassVar[Key]
+    HELP_RESUME: ClassVar[Key]
+    HELP_IDLE: ClassVar[Key]
+    HELP_BREAK: ClassVar[Key]
+    FALLBACK: ClassVar[Key]
+    ERROR: ClassVar[Key]
     # reprompts
-    OFFER_REPROMPT = "offer_reprompt"
-    RESUME_REPROMPT = "resume_reprompt"
-    PAUSED_REPROMPT = "paused_reprompt"
-    IDLE_REPROMPT = "idle_reprompt"
-    BREAK_REPROMPT = "break_reprompt"
-    BREATHS_REPROMPT = "breaths_reprompt"
-    STEP_NUMBER_REPROMPT = "step_number_reprompt"
-    STEP_REPROMPT = "step_reprompt"
-    NEXT_REPROMPT = "next_reprompt"
+    OFFER_REPROMPT: ClassVar[Key]
+    RESUME_REPROMPT: ClassVar[Key]
+    PAUSED_REPROMPT: ClassVar[Key]
+    IDLE_REPROMPT: ClassVar[Key]
+    BREAK_REPROMPT: ClassVar[Key]
+    BREATHS_REPROMPT: ClassVar[Key]
+    STEP_NUMBER_REPROMPT: ClassVar[Key]
+    STEP_REPROMPT: ClassVar[Key]
+    NEXT_REPROMPT: ClassVar[Key]
     # habits: history, streaks and reminders (skill/habits/; rendered by skill/habits/spoken.py)
-    FIRST_SESSION = "first_session"
-    STREAK_CLOSE = "streak_close"
-    HISTORY = "history"
-    HISTORY_NONE = "history_none"
-    STREAK = "streak"
-    FORGET_ASK = "forget_ask"
-    FORGET_REPROMPT = "forget_reprompt"
-    HELP_FORGET = "help_forget"
-    HISTORY_FORGOTTEN = "history_forgotten"
-    FORGET_KEPT = "forget_kept"
-    FORGET_NOTHING = "forget_nothing"
-    FORGET_FAILED = "forget_failed"
-    REMINDER_SET = "reminder_set"
-    REMINDER_WHEN = "reminder_when"
-    REMINDER_PAST = "reminder_past"
-    REMINDER_PERMISSION = "reminder_permission"
-    REMINDER_DENIED = "reminder_denied"
-    REMINDER_NEEDS_APP = "reminder_needs_app"
-    REMINDER_FAILED = "reminder_failed"
-    REMINDERS = "reminders"
-    REMINDERS_CANCELLED = "reminders_cancelled"
+    FIRST_SESSION: ClassVar[Key]
+    STREAK_CLOSE: ClassVar[Key]
+    HISTORY: ClassVar[Key]
+    HISTORY_NONE: ClassVar[Key]
+    STREAK: ClassVar[Key]
+    FORGET_ASK: ClassVar[Key]
+    FORGET_REPROMPT: ClassVar[Key]
+    HELP_FORGET: ClassVar[Key]
+    HISTORY_FORGOTTEN: ClassVar[Key]
+    FORGET_KEPT: ClassVar[Key]
+    FORGET_NOTHING: ClassVar[Key]
+    FORGET_FAILED: ClassVar[Key]
+    REMINDER_SET: ClassVar[Key]
+    REMINDER_WHEN: ClassVar[Key]
+    REMINDER_PAST: ClassVar[Key]
+    REMINDER_PERMISSION: ClassVar[Key]
+    REMINDER_DENIED: ClassVar[Key]
+    REMINDER_NEEDS_APP: ClassVar[Key]
+    REMINDER_FAILED: ClassVar[Key]
+    REMINDERS: ClassVar[Key]
+    REMINDERS_CANCELLED: ClassVar[Key]
     # goodbyes
-    GOODBYE = "goodbye"
-    GOODBYE_SHORT = "goodbye_short"
-    GOODBYE_FINISHED = "goodbye_finished"
+    GOODBYE: ClassVar[Key]
+    GOODBYE_SHORT: ClassVar[Key]
+    GOODBYE_FINISHED: ClassVar[Key]
     # hands-free play-through on Alexa's audio player
-    PLAY_THROUGH = "play_through"
-    PLAY_THROUGH_UNAVAILABLE = "play_through_unavailable"
-    PLAY_THROUGH_NO_DEVICE = "play_through_no_device"
+    PLAY_THROUGH: ClassVar[Key]
+    PLAY_THROUGH_UNAVAILABLE: ClassVar[Key]
+    PLAY_THROUGH_NO_DEVICE: ClassVar[Key]
+
+
+_KEYS = {name.lower(): Key(name.lower()) for name in Key.__annotations__}
+for _key in _KEYS.values():
+    setattr(Key, _key.upper(), _key)
+
+
+def key_named(value: str) -> Key | None:
+    """The key whose text is ``value``; ``None`` if there is none."""
+    return _KEYS.get(value)
 
 
 class Params(dict[str, Any]):
@@ -145,28 +160,42 @@ class Params(dict[str, Any]):
             return self._hash
 
 
-@dataclass(frozen=True)
 class Say:
-    """One thing to say: a key and its parameters."""
+    """One thing to say: a key and its parameters.
 
-    key: Key
-    params: Mapping[str, Any] = field(default_factory=Params)
+    A plain class with its few methods written out: a dataclass's generated methods would be
+    compiled at every cold start, and a ``NamedTuple`` cannot turn the parameters into
+    :class:`Params` as it is made."""
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.params, Params):
-            object.__setattr__(self, "params", Params(self.params))
+    __slots__ = ("key", "params")
+
+    def __init__(self, key: Key, params: Mapping[str, Any] | None = None) -> None:
+        self.key: Final = key
+        self.params: Final[Mapping[str, Any]] = (
+            params if isinstance(params, Params) else Params(params or ())
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Say):
+            return NotImplemented
+        return self.key == other.key and self.params == other.params
+
+    def __hash__(self) -> int:
+        return hash((self.key, self.params))
+
+    def __repr__(self) -> str:
+        return f"Say(key={self.key!r}, params={self.params!r})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"k": self.key.value, "p": dict(self.params)}
+        return {"k": str(self.key), "p": dict(self.params)}
 
     @classmethod
     def from_dict(cls, raw: Any) -> Say | None:
         """A say kept in the session ("repeat that"); ``None`` for anything not one."""
         if not isinstance(raw, dict) or not isinstance(value := raw.get("k"), str):
             return None
-        try:
-            key = Key(value)
-        except ValueError:
+        key = key_named(value)
+        if key is None:
             return None
         params = raw.get("p")
         if not isinstance(params, dict):

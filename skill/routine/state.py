@@ -7,7 +7,6 @@ operation's result: the new state and what to say, as :class:`~skill.routine.say
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal, NamedTuple
 
@@ -123,8 +122,7 @@ class Segment(NamedTuple):
     side: int
 
 
-@dataclass(frozen=True)
-class State:
+class State(NamedTuple):
     """Where the runner is in the routine and what they chose: all the state machine keeps
     between turns (in the session, as :mod:`skill.routine.codec` encodes it)."""
 
@@ -166,8 +164,7 @@ class State:
         return self.pending == RESUME
 
 
-@dataclass(frozen=True)
-class Turn:
+class Turn(NamedTuple):
     """One answer: the state it leaves, what to say, what to ask again if the runner says
     nothing, and whether the session ends."""
 

@@ -17,7 +17,6 @@ same words in Alexa's voice), else estimated from their length.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -85,14 +84,16 @@ def load_words(locale: str = DEFAULT_LOCALE) -> Mapping[str, Any]:
 # ---------------------------------------------------------------------- how long speech takes
 
 
-@dataclass(frozen=True)
 class SpeechClock:
     """How long blocks of narration take to say: the clip's duration where the manifest has a clip
-    of that block, else the length of its words at :data:`CHARS_PER_SECOND`; pauses as written."""
+    of that block, else the length of its words at :data:`CHARS_PER_SECOND`; pauses as written.
 
-    durations: Mapping[str, float]
-    """Clip id (a block's id) to seconds."""
-    _breaths: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
+    A plain class, as :class:`~skill.alexa.handlers.SkillContext` is: made once, never compared."""
+
+    def __init__(self, durations: Mapping[str, float]) -> None:
+        self.durations = durations
+        """Clip id (a block's id) to seconds."""
+        self._breaths: dict[str, tuple[int, int]] = {}
 
     def line_ms(self, line: Line) -> int:
         """One line, without the pause after it."""

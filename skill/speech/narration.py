@@ -8,11 +8,10 @@ regional override file), the routine's words from the routine file: no spoken te
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from string import Formatter
-from typing import Any
+from typing import Any, NamedTuple
 
 from skill.habits.spoken import HABIT_KEYS, habit_lines
 from skill.routine.content import Part, Routine, read_yaml, swap_sides
@@ -32,8 +31,7 @@ PAUSE_SHORT = 400
 RENDER_CACHE_SIZE = 4096
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One line of narration: its clip id, its words, and the pause after it."""
 
     id: str
