@@ -582,6 +582,30 @@ def test_unrenderable_last_answer_apologises_then_recovers(
 @pytest.mark.parametrize(
     "last",
     [
+        [{"k": "hold", "p": {"breaths": 10**18}}],  # rendered breath by breath: never returned
+        [{"k": "hold", "p": {"breaths": 1e18}}],
+        [{"k": "hold", "p": {"breaths": 5000}}],  # a response far over Alexa's limit
+        [{"k": "hold", "p": {"breaths": 0}}],
+        [{"k": "hold", "p": {"breaths": -3}}],
+        [{"k": "relax", "p": {"seconds": 10**15}}],  # a break tag every 10 s of it
+        [{"k": "relax", "p": {"seconds": -1}}],
+    ],
+)
+def test_a_remembered_count_out_of_range_apologises_at_once(
+    last: list[dict[str, Any]], skill: CustomSkill
+) -> None:
+    """A hold's breaths and the closing rest's seconds set how much is rendered: out of the
+    skill's own range (only tampering makes one) it is the apology, not a hang or a response
+    larger than Alexa takes."""
+    session = Session()
+    send(skill, session, session.launch())
+    session.attributes["last"] = json.dumps(last)
+    _check_apology(send(skill, session, session.intent("AMAZON.RepeatIntent")))
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
         [{"k": "where", "p": {"part": "pigeon", "side": "x" * 20_000}}],  # huge value
         [{"k": "where", "p": {"x" * 100: 1}}],  # huge name
         [{"k": "list_poses", "p": {"poses": ["pigeon"] * 1000, "plan": "full"}}],

@@ -17,6 +17,7 @@ from skill.habits.spoken import HABIT_KEYS, habit_lines
 from skill.routine.content import Part, Routine, read_yaml, swap_sides
 from skill.routine.names import fold_words
 from skill.routine.says import Key, Say
+from skill.routine.state import MAX_BREATHS, MIN_BREATHS, RELAX_SECONDS_PER_BREATH
 from skill.settings import DEFAULT_LOCALE
 
 PROMPTS_DIR = Path(__file__).parent / "prompts"
@@ -126,6 +127,16 @@ def hold_ending(breaths: int) -> int:
     """How many of a hold's breaths its shared ending says: the longest of
     :data:`HOLD_ENDINGS` that fits, or 0 (the hold is one clip)."""
     return max((n for n in HOLD_ENDINGS if n <= breaths), default=0)
+
+
+def _within(value: Any, low: int, high: int) -> int:
+    """A count the skill says (a hold's breaths, the closing rest's seconds), which sets how
+    many lines and breaks are rendered: a value out of its range (only a tampered repeat memory
+    has one) is an error, never a hold of 10**18 breaths rendered until memory runs out."""
+    count = int(value)
+    if not low <= count <= high:
+        raise ValueError(f"{count} is not within {low}..{high}")
+    return count
 
 
 def _sentence(text: str) -> str:
@@ -239,7 +250,8 @@ class Narrator:
             yield Line("welcome", self.routine.welcome, PAUSE_SHORT)
             yield self._prompt_line(f"welcome_{p['mode']}", p, PAUSE_SHORT)
         elif key == Key.RELAX:
-            yield Line("relax_start", self.prompt("relax_start"), int(p["seconds"]) * 1000)
+            seconds = _within(p["seconds"], 0, MAX_BREATHS * RELAX_SECONDS_PER_BREATH)
+            yield Line("relax_start", self.prompt("relax_start"), seconds * 1000)
         elif key in (Key.INTRO, Key.INTRO_PLAIN, Key.INTRO_VARIATION) and part:
             pose = self.parts.get(str(p.get("pose", "")))
             text = self.prompt(
@@ -268,7 +280,7 @@ class Narrator:
                 last = "last" if p.get("last") else "first"
                 yield Line(f"switch.{part.id}.{side}.{last}", text, PAUSE_SHORT)
         elif key == Key.HOLD:
-            yield from self.hold_lines(int(p["breaths"]))
+            yield from self.hold_lines(_within(p["breaths"], MIN_BREATHS, MAX_BREATHS))
         elif key == Key.TIP and part and part.tip:
             yield Line(f"tip.{part.id}", self.prompt("tip", tip=part.tip), PAUSE_SHORT)
         elif key == Key.TARGETS and part:
