@@ -3,7 +3,8 @@
 Every ``YOGA_*`` (and ``ALEXA_*``) variable the README lists is read here and nowhere else.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: NamedTuple would compile each string annotation
+# at every cold start (README, "Performance").
 
 import os
 from collections.abc import Mapping
@@ -98,7 +99,7 @@ class Settings(NamedTuple):
     max_body_bytes: int = MAX_BODY_BYTES
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, *, dev: bool = False) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, dev: bool = False) -> "Settings":
         """The settings the environment gives (see the README); defaults are embedded.
 
         An unknown ``YOGA_PERSISTENCE`` raises ``ValueError``.

@@ -19,7 +19,8 @@ carries it on from where they were (within the 12 hours the skill offers that) a
 still counts once: the entry is replaced, its minutes added up.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: NamedTuple would compile each string annotation
+# at every cold start (README, "Performance").
 
 from collections.abc import Iterable
 from datetime import date
@@ -65,7 +66,7 @@ class Entry(NamedTuple):
         return f"{self.day.isoformat()} {self.at} {self.minutes} {self.mode} {self.kind} {self.end}"
 
     @classmethod
-    def from_text(cls, raw: Any) -> Entry | None:
+    def from_text(cls, raw: Any) -> "Entry | None":
         """An entry as stored; ``None`` for anything that is not one (the store is untrusted)."""
         fields = raw.split(" ") if isinstance(raw, str) and len(raw) <= _MAX_TEXT else []
         if len(fields) != 6:

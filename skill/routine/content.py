@@ -6,7 +6,8 @@ reads it.
 Content is written for the first side of a two-sided pose; :func:`swap_sides` makes the second.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: NamedTuple would compile each string annotation
+# at every cold start (README, "Performance").
 
 import re
 from functools import cache
@@ -94,7 +95,7 @@ class Pose(NamedTuple):
         return sides_of(self.two_sided, self.first_side)
 
     @property
-    def parts(self) -> tuple[Part, ...]:
+    def parts(self) -> "tuple[Part, ...]":
         """The pose, then its variations."""
         return (self, *self.variations)
 

@@ -8,7 +8,8 @@ A request's slots arrive as plain :data:`Slots` (slot name to the resolved id an
 heard), so this module stays free of any SDK.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: NamedTuple would compile each string annotation
+# at every cold start (README, "Performance").
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import NamedTuple

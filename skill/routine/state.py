@@ -5,7 +5,8 @@ one side. :class:`State` names a segment by its index in that list; :class:`Turn
 operation's result: the new state and what to say, as :class:`~skill.routine.says.Say` keys.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: NamedTuple would compile each string annotation
+# at every cold start (README, "Performance").
 
 from enum import StrEnum
 from typing import Literal, NamedTuple
@@ -52,7 +53,7 @@ class Pending(NamedTuple):
         return self.question.value if self.subject is None else f"{self.question}:{self.subject}"
 
     @classmethod
-    def decode(cls, raw: object, variations: frozenset[str]) -> Pending | None:
+    def decode(cls, raw: object, variations: frozenset[str]) -> "Pending | None":
         """The question kept in the session; ``None`` for anything stale or tampered."""
         if not isinstance(raw, str):
             return None
@@ -96,7 +97,7 @@ class Plan(NamedTuple):
         return self.kind if self.area is None else f"{self.kind}:{self.area}"
 
     @classmethod
-    def decode(cls, raw: object, areas: frozenset[str]) -> Plan:
+    def decode(cls, raw: object, areas: frozenset[str]) -> "Plan":
         """The plan kept in the session; the full routine for anything stale or tampered."""
         if raw == "quick":
             return QUICK
@@ -140,7 +141,7 @@ class State(NamedTuple):
     brief: bool = False
     """Brief instructions: the pose's name, side and breath cues, for a runner who knows them."""
 
-    def fresh(self, status: Status = "idle") -> State:
+    def fresh(self, status: Status = "idle") -> "State":
         """A new start that keeps the runner's choices (mode, breaths, plan, brevity), not
         their place."""
         return State(

@@ -5,7 +5,8 @@ timeline the offline player plays (:mod:`skill.audio.player.timeline`), built fr
 manifest, so "about twelve minutes left" is what the runner will actually hear.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: NamedTuple would compile each string annotation
+# at every cold start (README, "Performance").
 
 from collections.abc import Callable
 from typing import NamedTuple

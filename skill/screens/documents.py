@@ -6,7 +6,8 @@ layouts, styles and resources of ``apl/common.json``), a viewport is matched to 
 ``RenderDocument`` directive's parts or a card's title and text.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: NamedTuple would compile each string annotation
+# at every cold start (README, "Performance").
 
 import json
 from collections.abc import Mapping

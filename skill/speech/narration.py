@@ -5,7 +5,8 @@ speak, and the pause that follows it. Prompts come from ``skill/speech/prompts/<
 regional override file), the routine's words from the routine file: no spoken text lives here.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: NamedTuple would compile each string annotation
+# at every cold start (README, "Performance").
 
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
