@@ -27,10 +27,10 @@ from test_phrasings import HARNESS_DIR, MODELS_DIR, running_webhook
 from skill.alexa.dispatch import dispatch, parse_envelope
 from skill.alexa.handlers import build_skill
 from skill.alexa.persistence import SqliteAdapter
+from skill.audio.choice import Choice
 from skill.audio.player.timeline import CLOSING, WELCOME, load_clips
 from skill.audio.queue import (
     SILENCE_MS,
-    Choice,
     PlayQueue,
     Queues,
     silence_path,

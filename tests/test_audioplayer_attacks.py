@@ -39,7 +39,7 @@ from test_phrasings import running_webhook
 from skill.alexa.dispatch import parse_envelope
 from skill.alexa.handlers import build_skill
 from skill.alexa.persistence import SqliteAdapter
-from skill.audio.queue import Choice
+from skill.audio.choice import Choice
 from skill.local.envelopes import Session
 
 LAST = len(WHOLE) - 1

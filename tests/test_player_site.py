@@ -17,6 +17,7 @@ import yaml
 from conftest import REPO, ROUTINE
 
 from skill.audio import AUDIO_DIR
+from skill.audio.choice import Choice, ChoiceError, every_choice
 from skill.audio.manifest import load_manifest
 from skill.audio.player.timeline import Session, build_timeline, load_clips
 from skill.cli import main
@@ -27,10 +28,7 @@ from skill.web.player_site import (
     ASSETS,
     ICONS,
     PLAYER_DIR,
-    Choice,
-    ChoiceError,
     PlayerSite,
-    every_choice,
     player_site,
 )
 from skill.web.webhook import create_app

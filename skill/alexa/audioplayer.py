@@ -71,8 +71,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from skill.alexa.handlers import SkillContext
+    from skill.audio.choice import Choice
     from skill.audio.player.timeline import Clip
-    from skill.audio.queue import Choice, Item, PlayQueue, Queues
+    from skill.audio.queue import Item, PlayQueue, Queues
 
 # The timeline and the queues (skill.audio.player.timeline, skill.audio.queue), and ask-sdk's
 # audio player models, are imported when a play-through first needs them: a spoken session never
@@ -385,7 +386,7 @@ class PlayThrough:
     def choice_for(self, state: State) -> Choice:
         """The session the runner has chosen: their mode, hold length, plan and instruction
         level; the tougher variations unless they turned one down and took none."""
-        from skill.audio.queue import Choice
+        from skill.audio.choice import Choice
 
         variations = bool(state.accepted) or not state.declined
         return Choice(state.mode, state.breaths, state.plan, state.brief, variations)

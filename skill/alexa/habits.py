@@ -64,6 +64,8 @@ from skill.routine.state import State, Turn
 from skill.settings import supported_locale
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from skill.alexa.handlers import SkillContext
     from skill.habits.reminders import Asked
 
@@ -311,34 +313,34 @@ class _HabitHandler(AbstractRequestHandler):
             return (), False
 
 
-class HistoryHandler(_HabitHandler):
+class _SummaryHandler(_HabitHandler):
+    """An answer about the runner's finished sessions (:attr:`summary` of them), or that there
+    are none yet."""
+
+    summary: Callable[[History, date, int], Say]
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        state = self.ctx.progress.load(handler_input)
+        history, _ = self.history(handler_input)
+        if not history:
+            return self.answer(handler_input, state, Say(Key.HISTORY_NONE))
+        today = self.habits.zone(handler_input).now(self.ctx.clock()).date()
+        first = first_weekday(_locale(handler_input))
+        return self.answer(handler_input, state, type(self).summary(history, today, first))
+
+
+class HistoryHandler(_SummaryHandler):
     """ "How many sessions have I done?" """
 
     intent = HISTORY_INTENT
-
-    def handle(self, handler_input: HandlerInput) -> Response:
-        state = self.ctx.progress.load(handler_input)
-        history, _ = self.history(handler_input)
-        if not history:
-            return self.answer(handler_input, state, Say(Key.HISTORY_NONE))
-        today = self.habits.zone(handler_input).now(self.ctx.clock()).date()
-        first = first_weekday(_locale(handler_input))
-        return self.answer(handler_input, state, history_say(history, today, first))
+    summary = staticmethod(history_say)
 
 
-class StreakHandler(_HabitHandler):
+class StreakHandler(_SummaryHandler):
     """ "What's my streak?" """
 
     intent = STREAK_INTENT
-
-    def handle(self, handler_input: HandlerInput) -> Response:
-        state = self.ctx.progress.load(handler_input)
-        history, _ = self.history(handler_input)
-        if not history:
-            return self.answer(handler_input, state, Say(Key.HISTORY_NONE))
-        today = self.habits.zone(handler_input).now(self.ctx.clock()).date()
-        first = first_weekday(_locale(handler_input))
-        return self.answer(handler_input, state, streak_say(history, today, first))
+    summary = staticmethod(streak_say)
 
 
 class ForgetHistoryHandler(_HabitHandler):

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from skill.audio.choice import Choice, ChoiceError
 from skill.audio.player.timeline import (
     CLOSING,
     WELCOME,
@@ -39,22 +40,10 @@ from skill.audio.player.timeline import (
     Cue,
     PlayerError,
     SectionKey,
-    Session,
     Timeline,
     build_timeline,
 )
 from skill.routine.content import Routine
-from skill.routine.state import (
-    DEFAULT_BREATHS,
-    FULL,
-    MAX_BREATHS,
-    MIN_BREATHS,
-    MODES,
-    QUICK,
-    Mode,
-    Plan,
-    focus,
-)
 
 SILENCE_DIR = "silence"
 SILENCE_MS: tuple[int, ...] = (24_000, 12_000, 2_500, 1_500)
@@ -67,7 +56,6 @@ BACK_GRACE_SECONDS = 3.0
 CACHE_SIZE = 32
 """Queues kept built (a few milliseconds each to build; about 100 streams each)."""
 
-_NAME = re.compile(r"(hold|flow)-([1-9][0-9]?)-([a-z][a-z0-9_]{0,40})-(steps|brief)-(var|novar)")
 _TOKEN = re.compile(rf"{TOKEN_PREFIX}:([a-z0-9_-]{{1,80}}):(0|[1-9][0-9]{{0,4}}):([0-9a-f]{{8}})")
 
 
@@ -89,48 +77,6 @@ def silence_path(ms: int) -> str:
 
 
 # --------------------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True)
-class Choice:
-    """The settings of a session, and their name: ``hold-5-full-steps-var``."""
-
-    mode: Mode = "hold"
-    breaths: int = DEFAULT_BREATHS
-    plan: Plan = FULL
-    brief: bool = False
-    variations: bool = True
-
-    @property
-    def name(self) -> str:
-        plan = self.plan.area if self.plan.kind == "focus" and self.plan.area else self.plan.kind
-        words = "brief" if self.brief else "steps"
-        return f"{self.mode}-{self.breaths}-{plan}-{words}-{'var' if self.variations else 'novar'}"
-
-    @property
-    def session(self) -> Session:
-        return Session(
-            self.mode, self.breaths, variations=self.variations, plan=self.plan, brief=self.brief
-        )
-
-    @classmethod
-    def parse(cls, name: str, areas: frozenset[str]) -> Choice | None:
-        """The settings a name stands for; ``None`` for anything else."""
-        found = _NAME.fullmatch(name)
-        if found is None:
-            return None
-        mode_name, breaths_text, plan_name, words, variations = found.groups()
-        breaths = int(breaths_text)
-        if not MIN_BREATHS <= breaths <= MAX_BREATHS:
-            return None
-        if plan_name in ("full", "quick"):
-            plan = FULL if plan_name == "full" else QUICK
-        elif plan_name in areas:
-            plan = focus(plan_name)
-        else:
-            return None
-        mode = next(m for m in MODES if m == mode_name)
-        return cls(mode, breaths, plan, words == "brief", variations == "var")
 
 
 # --------------------------------------------------------------------------------- the queue
@@ -327,6 +273,12 @@ class Queues:
             self._built.popitem(last=False)
         return built
 
+    def _choice(self, name: str) -> Choice | None:
+        try:
+            return Choice.parse(name, self._areas)
+        except ChoiceError:
+            return None
+
     def choice_of(self, token: object) -> Choice | None:
         """The session a token of ours names, even when its place is stale (the clips changed
         since it was made): where to look for the runner's place again. ``None`` for
@@ -334,7 +286,7 @@ class Queues:
         if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS:
             return None
         found = _TOKEN.fullmatch(token)
-        return None if found is None else Choice.parse(found.group(1), self._areas)
+        return None if found is None else self._choice(found.group(1))
 
     def find(self, token: object) -> tuple[PlayQueue, Item] | None:
         """The queue and stream a token names; ``None`` for a token that is not ours, names no
@@ -345,7 +297,7 @@ class Queues:
         if found is None:
             return None
         name, index_text, check = found.groups()
-        choice = Choice.parse(name, self._areas)
+        choice = self._choice(name)
         if choice is None:
             return None
         try:

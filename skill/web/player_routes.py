@@ -74,8 +74,8 @@ def add_player(app: Flask, audio_dir: Path) -> None:
 
     @app.get("/player/timelines/<name>.json")
     def player_timeline(name: str) -> Response:
+        from skill.audio.choice import Choice, ChoiceError
         from skill.audio.player.timeline import PlayerError
-        from skill.web.player_site import Choice, ChoiceError
 
         try:
             choice = Choice.parse(name, site().areas)

@@ -2,8 +2,9 @@
 
 The page (``skill/web/player/``) never rebuilds the session: it reads the timeline that
 ``yoga-skill play`` plays (:mod:`skill.audio.player.timeline`), exported here as JSON, one file
-per choice of session (:class:`Choice`), at ``player/timelines/<choice>.json``. The same paths
-are served by the webhook (``yoga-skill serve``: made when asked, the latest remembered) and
+per choice of session (:class:`~skill.audio.choice.Choice`), at
+``player/timelines/<choice>.json``. The same paths are served by the webhook (``yoga-skill
+serve``: made when asked, the latest remembered) and
 written as files by :meth:`PlayerSite.export` (``yoga-skill export-player``) for a static host
 (the SAM template's bucket), so the page works unchanged on both. Every path is relative to the
 site's root, where the page is:
@@ -25,31 +26,25 @@ import hashlib
 import html
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from skill.audio.choice import Choice, every_choice
 from skill.audio.manifest import load_manifest
 from skill.routine.coach import Coach
 from skill.routine.content import Routine, load_routine
 from skill.routine.state import (
     DEFAULT_BREATHS,
-    FULL,
     MAX_BREATHS,
     MIN_BREATHS,
-    MODES,
-    QUICK,
-    Mode,
-    Plan,
-    focus,
 )
 from skill.web.player_routes import add_player  # re-exported: the routes live there
 
 if TYPE_CHECKING:
-    from skill.audio.player.timeline import Clip, PlayerError, Session, Timeline
+    from skill.audio.player.timeline import Clip, PlayerError, Timeline
 
 # The timeline (skill.audio.player.timeline) and the skill's icon (skill.publish.content) are
 # imported when the player is first asked for: the webhook's cold start needs neither.
@@ -90,74 +85,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REMEMBERED = 64
 """Timelines a server keeps made (about 12 kB each)."""
 TEMPLATED = frozenset({"app.webmanifest"})
-WORDS = ("steps", "brief")
-VARIATIONS = ("var", "novar")
-_CHOICE = re.compile(r"(hold|flow)-(0|[1-9][0-9]?)-([a-z][a-z0-9_]*)-(steps|brief)-(var|novar)")
 _TOKEN = re.compile(r"%%[A-Z_]+%%")
-
-
-class ChoiceError(ValueError):
-    """A timeline name that names no session the page offers; one line for the caller."""
-
-
-@dataclass(frozen=True)
-class Choice:
-    """What the runner chooses on the page, and the name of its timeline file:
-    ``<mode>-<breaths>-<plan>-<words>-<variations>``, e.g. ``hold-5-quick-steps-var``."""
-
-    mode: Mode = "hold"
-    breaths: int = DEFAULT_BREATHS
-    plan: Plan = FULL
-    brief: bool = False
-    variations: bool = True
-
-    @property
-    def name(self) -> str:
-        plan = self.plan.area if self.plan.kind == "focus" and self.plan.area else self.plan.kind
-        words = WORDS[self.brief]
-        return f"{self.mode}-{self.breaths}-{plan}-{words}-{VARIATIONS[not self.variations]}"
-
-    @property
-    def session(self) -> Session:
-        from skill.audio.player.timeline import Session
-
-        return Session(
-            self.mode, self.breaths, variations=self.variations, plan=self.plan, brief=self.brief
-        )
-
-    @classmethod
-    def parse(cls, name: str, areas: frozenset[str]) -> Choice:
-        """The choice a timeline's name stands for; :class:`ChoiceError` for any other name."""
-        found = _CHOICE.fullmatch(name)
-        if found is None:
-            raise ChoiceError(
-                "a timeline is named <hold|flow>-<breaths>-<full|quick|area>-<steps|brief>-"
-                f"<var|novar>, not {name[:80]!r}"
-            )
-        mode_name, breaths_text, plan_name, words, variations = found.groups()
-        breaths = int(breaths_text)
-        if not MIN_BREATHS <= breaths <= MAX_BREATHS:
-            raise ChoiceError(f"breaths must be {MIN_BREATHS} to {MAX_BREATHS}, not {breaths}")
-        if plan_name in ("full", "quick"):
-            plan = FULL if plan_name == "full" else QUICK
-        elif plan_name in areas:
-            plan = focus(plan_name)
-        else:
-            choices = ", ".join(["full", "quick", *sorted(areas)])
-            raise ChoiceError(f"no session {plan_name!r}; choose one of: {choices}")
-        mode = next(m for m in MODES if m == mode_name)
-        return cls(mode, breaths, plan, words == "brief", variations == "var")
-
-
-def every_choice(routine: Routine) -> Iterator[Choice]:
-    """Every session the page offers."""
-    plans = [FULL, QUICK, *(focus(area.id) for area in routine.focus_areas)]
-    for mode in MODES:
-        for breaths in range(MIN_BREATHS, MAX_BREATHS + 1):
-            for plan in plans:
-                for brief in (False, True):
-                    for variations in (True, False):
-                        yield Choice(mode, breaths, plan, brief, variations)
 
 
 def clip_url(clip: Clip, entry: Mapping[str, Any]) -> str:
@@ -334,12 +262,9 @@ def player_site(audio_dir: Path) -> PlayerSite:
 
 __all__ = [
     "ASSETS",
-    "Choice",
-    "ChoiceError",
     "PlayerError",
     "PlayerSite",
     "add_player",
-    "every_choice",
     "player_site",
     "timeline_data",
 ]
